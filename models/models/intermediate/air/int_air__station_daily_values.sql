@@ -1,0 +1,90 @@
+-- Daily values per station and pollutant (long): day D is the hours labelled D 01:00 … D+1 00:00.
+-- 24-hour means need the minimum hours of GB 3095 Table 4; O3's daily maximum 8-hour mean is over
+-- the 8-hour means ending D 08:00 … D+1 00:00, each from at least 6 hours, and needs the minimum
+-- count of valid 8-hour means. Values are rounded per GB/T 8170 (half to even) to the reporting
+-- precision of standards.air_pollutants.
+with
+
+hourly as (
+    select
+        station_code,
+        observed_at,
+        (observed_at - interval 1 hour)::date as observed_date,
+        pm2_5, pm10, so2, no2, co, o3
+    from {{ ref('station_hourly') }}
+),
+
+pollutants as (
+    select * from {{ source('standards', 'air_pollutants') }}
+),
+
+validity as (
+    select statistic, min_values from {{ source('standards', 'gb3095_validity') }}
+),
+
+long_hours as (
+    unpivot (select station_code, observed_date, pm2_5, pm10, so2, no2, co from hourly)
+    on pm2_5, pm10, so2, no2, co
+    into name pollutant_code value value
+),
+
+daily_means as (
+    select
+        l.station_code,
+        l.observed_date,
+        l.pollutant_code,
+        count(*) as n_values,
+        case when count(*) >= any_value(v.min_values)
+            then {{ round_gbt8170('avg(l.value)', 'any_value(p.report_decimals)') }} end as value
+    from long_hours as l
+    join pollutants as p using (pollutant_code)
+    join validity as v on v.statistic = 'daily_mean_hours'
+    group by l.station_code, l.observed_date, l.pollutant_code
+),
+
+o3_moving as (
+    select
+        station_code,
+        observed_at,
+        observed_date,
+        avg(o3) over w as o3_8h_mean,
+        count(o3) over w as n_hours
+    from hourly
+    window w as (partition by station_code order by observed_at
+                 range between interval 7 hours preceding and current row)
+),
+
+o3_daily_max_8h as (
+    select
+        m.station_code,
+        m.observed_date,
+        'o3_8h' as pollutant_code,
+        count(*) filter (where m.n_hours >= v8.min_values) as n_values,
+        case when count(*) filter (where m.n_hours >= v8.min_values) >= any_value(vd.min_values)
+            then {{ round_gbt8170('max(m.o3_8h_mean) filter (where m.n_hours >= v8.min_values)',
+                                  'any_value(p.report_decimals)') }} end as value
+    from o3_moving as m
+    join validity as v8 on v8.statistic = 'moving_8h_hours'
+    join validity as vd on vd.statistic = 'daily_max_8h_means'
+    join pollutants as p on p.pollutant_code = 'o3_8h'
+    where hour(m.observed_at) >= 8 or hour(m.observed_at) = 0
+    group by m.station_code, m.observed_date
+),
+
+o3_daily_max_1h as (
+    select
+        h.station_code,
+        h.observed_date,
+        'o3' as pollutant_code,
+        count(h.o3) as n_values,
+        case when count(h.o3) >= any_value(v.min_values) then max(h.o3) end as value
+    from hourly as h
+    join validity as v on v.statistic = 'daily_mean_hours'
+    group by h.station_code, h.observed_date
+)
+
+select * from daily_means
+union all
+select * from o3_daily_max_8h
+union all
+select * from o3_daily_max_1h

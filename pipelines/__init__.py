@@ -1,0 +1,1 @@
+"""ecolake pipelines: ingest, contracts, standards and the Dagster code location."""

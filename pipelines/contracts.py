@@ -1,0 +1,293 @@
+"""The contract engine: ODCS contracts → typed fields, row-level quarantine rules, GE suites.
+
+One engine for every dataset. A contract (``contracts/<department>/<dataset>.odcs.yaml``) is parsed
+with the pinned ``open-data-contract-standard`` pydantic model and compiled into:
+
+- ``Contract.fields``: the raw table's typed columns (name, delivered header, type, unit, ranges…);
+- row rules (``row_rules``): vectorised polars checks that send a row to quarantine with the rule
+  and a reason naming the field and the value;
+- a Great Expectations suite (``ge_suite``): the same rules as expectations with ``mostly`` set
+  from the contract's tolerated quarantine share — the blocking batch check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
+
+# ODCS logical types → DuckDB physical type and polars dtype of the raw column
+LOGICAL_TYPES: dict[str, tuple[str, pl.DataType]] = {
+    "string": ("VARCHAR", pl.String()),
+    "integer": ("BIGINT", pl.Int64()),
+    "number": ("DOUBLE", pl.Float64()),
+    "boolean": ("BOOLEAN", pl.Boolean()),
+    "date": ("DATE", pl.Date()),
+    "timestamp": ("TIMESTAMP", pl.Datetime("us")),
+}
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    physical_name: str
+    logical_type: str
+    required: bool
+    primary_key_position: int | None
+    description: str
+    description_zh: str
+    business_name: str
+    unit: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    pattern: str | None = None
+    valid_values: tuple[str, ...] | None = None
+    datetime_format: str | None = None
+
+    @property
+    def duckdb_type(self) -> str:
+        return LOGICAL_TYPES[self.logical_type][0]
+
+    @property
+    def polars_type(self) -> pl.DataType:
+        return LOGICAL_TYPES[self.logical_type][1]
+
+
+@dataclass(frozen=True)
+class DeliveryFormat:
+    format: str
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    header: bool = True
+
+
+@dataclass(frozen=True)
+class Contract:
+    path: Path
+    id: str
+    version: str
+    department: str
+    dataset: str
+    name_zh: str
+    name_en: str
+    purpose: str
+    fields: tuple[Field, ...]
+    delivery: DeliveryFormat
+    tolerated_quarantine_share: float
+    freshness_element: str | None = None
+    freshness_max_age_hours: float | None = None
+    model: OpenDataContractStandard | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.department, self.dataset)
+
+    @property
+    def table_name(self) -> str:
+        """``<department>__<dataset>``: the name in raw and quarantine, and in stg_…"""
+        return f"{self.department}__{self.dataset}"
+
+    @property
+    def raw_table(self) -> str:
+        return f"raw.{self.table_name}"
+
+    @property
+    def quarantine_table(self) -> str:
+        return f"quarantine.{self.table_name}"
+
+    @property
+    def primary_key(self) -> list[str]:
+        keyed = [f for f in self.fields if f.primary_key_position is not None]
+        return [f.name for f in sorted(keyed, key=lambda f: f.primary_key_position or 0)]
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"{self.path}: no field {name!r}")
+
+
+def _custom(props: list[Any] | None) -> dict[str, Any]:
+    return {p.property: p.value for p in (props or [])}
+
+
+def _field(path: Path, prop: SchemaProperty) -> Field:
+    where = f"{path}: property {prop.name!r}"
+    if prop.logicalType not in LOGICAL_TYPES:
+        raise ContractError(f"{where}: logicalType {prop.logicalType!r} is not one of {sorted(LOGICAL_TYPES)}")
+    opts = prop.logicalTypeOptions or {}
+    custom = _custom(prop.customProperties)
+    valid = custom.get("validValues")
+    if prop.enum:
+        valid = [e.value if hasattr(e, "value") else str(e) for e in prop.enum]
+    return Field(
+        name=prop.name,
+        physical_name=prop.physicalName or prop.name,
+        logical_type=prop.logicalType,
+        required=bool(prop.required),
+        primary_key_position=prop.primaryKeyPosition if prop.primaryKey else None,
+        description=prop.description or "",
+        description_zh=custom.get("descriptionZh", ""),
+        business_name=prop.businessName or "",
+        unit=custom.get("unit"),
+        minimum=opts.get("minimum"),
+        maximum=opts.get("maximum"),
+        pattern=opts.get("pattern"),
+        valid_values=tuple(str(v) for v in valid) if valid else None,
+        datetime_format=opts.get("format"),
+    )
+
+
+_LATENCY_UNITS = {"h": 1.0, "d": 24.0, "min": 1 / 60}
+
+
+def load_contract(path: Path) -> Contract:
+    try:
+        model = OpenDataContractStandard.from_file(str(path))
+    except Exception as exc:  # pydantic / yaml errors carry the detail
+        raise ContractError(f"{path}: not a valid ODCS contract: {exc}") from exc
+    if not model.schema_ or len(model.schema_) != 1:
+        raise ContractError(f"{path}: a delivery contract has exactly one schema object")
+    custom = _custom(model.customProperties)
+    for required in ("ownerDepartment", "deliveryFormat", "toleratedQuarantineShare", "nameZh"):
+        if required not in custom:
+            raise ContractError(f"{path}: customProperties lacks {required!r}")
+    department = custom["ownerDepartment"]
+    if path.parent.name != department:
+        raise ContractError(f"{path}: ownerDepartment {department!r} differs from its folder {path.parent.name!r}")
+    obj = model.schema_[0]
+    if obj.name != path.name.removesuffix(".odcs.yaml"):
+        raise ContractError(f"{path}: schema name {obj.name!r} differs from the file name")
+    fields = tuple(_field(path, p) for p in obj.properties or [])
+    share = float(custom["toleratedQuarantineShare"])
+    if not 0 <= share <= 1:
+        raise ContractError(f"{path}: toleratedQuarantineShare {share} is not a share between 0 and 1")
+    freshness_element, freshness_hours = None, None
+    for sla in model.slaProperties or []:
+        if sla.property == "latency" and sla.element:
+            freshness_element = sla.element
+            freshness_hours = float(sla.value) * _LATENCY_UNITS.get(sla.unit or "h", 1.0)
+    contract = Contract(
+        path=path,
+        id=model.id or "",
+        version=model.version or "",
+        department=department,
+        dataset=obj.name,
+        name_zh=custom["nameZh"],
+        name_en=custom.get("nameEn", obj.name),
+        purpose=(model.description.purpose if model.description else "") or "",
+        fields=fields,
+        delivery=DeliveryFormat(**custom["deliveryFormat"]),
+        tolerated_quarantine_share=share,
+        freshness_element=freshness_element,
+        freshness_max_age_hours=freshness_hours,
+        model=model,
+    )
+    if not contract.primary_key:
+        raise ContractError(f"{path}: no primaryKey property; every dataset needs a key")
+    return contract
+
+
+def load_contracts(contracts_dir: Path) -> list[Contract]:
+    return [load_contract(p) for p in sorted(contracts_dir.glob("*/*.odcs.yaml"))]
+
+
+# --------------------------------------------------------------------------------------------
+# Row rules: strings in, typed values and violations out
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """One check of one field; ``violation`` is a polars expression true on offending rows."""
+
+    rule: str
+    field: str
+    violation: pl.Expr
+    reason: pl.Expr
+
+
+def typed_value(f: Field) -> pl.Expr:
+    """The field's delivered text (column ``f.name``) cast to its type; null where it does not parse."""
+    text = pl.col(f.name).str.strip_chars()
+    text = pl.when(text == "").then(None).otherwise(text)
+    match f.logical_type:
+        case "string":
+            return text
+        case "integer":
+            number = text.cast(pl.Float64, strict=False)
+            return pl.when(number == number.round(0)).then(number).otherwise(None).cast(pl.Int64)
+        case "number":
+            return text.cast(pl.Float64, strict=False)
+        case "boolean":
+            low = text.str.to_lowercase()
+            return pl.when(low.is_in(["true", "1", "yes", "y"])).then(True).when(
+                low.is_in(["false", "0", "no", "n"])).then(False).otherwise(None)
+        case "date":
+            return text.str.strptime(pl.Date, f.datetime_format or "%Y-%m-%d", strict=False)
+        case "timestamp":
+            return text.str.strptime(pl.Datetime("us"), f.datetime_format or "%Y-%m-%d %H:%M:%S", strict=False)
+    raise AssertionError(f.logical_type)
+
+
+def row_rules(contract: Contract) -> list[RowRule]:
+    """Rules over a frame holding each field's delivered text in column ``name`` and its typed
+    value in column ``name + '__typed'``."""
+    rules: list[RowRule] = []
+    for f in contract.fields:
+        text = pl.col(f.name).str.strip_chars()
+        present = text.is_not_null() & (text != "")
+        typed = pl.col(f"{f.name}__typed")
+        shown = pl.lit(f"{f.name}=") + pl.col(f.name).fill_null("")
+        if f.required:
+            rules.append(RowRule("required", f.name, ~present.fill_null(False),
+                                 pl.lit(f"{f.name} is required but empty")))
+        if f.logical_type != "string":
+            expected = f.logical_type + (f" ({f.datetime_format})" if f.datetime_format else "")
+            rules.append(RowRule("type", f.name, present.fill_null(False) & typed.is_null(),
+                                 shown + pl.lit(f" is not a valid {expected}")))
+        if f.minimum is not None:
+            rules.append(RowRule("range.minimum", f.name, (typed < f.minimum).fill_null(False),
+                                 shown + pl.lit(f" is below the minimum {f.minimum:g} {f.unit or ''}".rstrip())))
+        if f.maximum is not None:
+            rules.append(RowRule("range.maximum", f.name, (typed > f.maximum).fill_null(False),
+                                 shown + pl.lit(f" is above the maximum {f.maximum:g} {f.unit or ''}".rstrip())))
+        if f.pattern:
+            rules.append(RowRule("pattern", f.name, (present & ~text.str.contains(f.pattern)).fill_null(False),
+                                 shown + pl.lit(f" does not match {f.pattern}")))
+        if f.valid_values:
+            rules.append(RowRule("valid_values", f.name, (present & ~text.is_in(list(f.valid_values))).fill_null(False),
+                                 shown + pl.lit(f" is not one of {', '.join(f.valid_values)}")))
+    return rules
+
+
+# --------------------------------------------------------------------------------------------
+# Great Expectations suite: the same rules as expectations, tolerance from the contract
+
+
+def ge_suite(contract: Contract):
+    import great_expectations as gx
+
+    mostly = max(0.0, 1.0 - contract.tolerated_quarantine_share)
+    suite = gx.ExpectationSuite(name=f"{contract.table_name}@{contract.version}")
+    for f in contract.fields:
+        col = f.name
+        suite.add_expectation(gx.expectations.ExpectColumnToExist(column=col))
+        if f.required:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=col, mostly=mostly))
+        if f.minimum is not None or f.maximum is not None:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
+                column=col, min_value=f.minimum, max_value=f.maximum, mostly=mostly))
+        if f.pattern:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToMatchRegex(
+                column=col, regex=f.pattern, mostly=mostly))
+        if f.valid_values:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
+                column=col, value_set=list(f.valid_values), mostly=mostly))
+    return suite

@@ -1,0 +1,1 @@
+"""Demo data generators: deterministic, realistic deliveries of the departments (DEPARTMENTS.md)."""

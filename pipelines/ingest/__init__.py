@@ -1,0 +1,1 @@
+"""Ingest: landing files → contract → raw rows, quarantined rows and one batch record per file."""

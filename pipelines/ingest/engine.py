@@ -1,0 +1,287 @@
+"""One ingest path for every dataset: parse → contract rules → raw + quarantine + batch records.
+
+``ingest(contract, deliveries)`` reads the files with the parser of the contract's delivery format,
+types every field, applies the contract's row rules, sends offending rows to
+``quarantine.<department>__<dataset>`` with rule and reason, appends the rest to
+``raw.<department>__<dataset>`` with their delivery id, file and line, and records one row per file
+in ``catalog.ingest_batches`` — all in one lake transaction. Every file reconciles:
+rows_in = rows_published + rows_quarantined.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import polars as pl
+
+from pipelines import lake
+from pipelines.contracts import Contract, row_rules, typed_value
+from pipelines.ingest import batches, csv_format
+from pipelines.ingest.csv_format import DELIVERY_IDX, LINE, ParsedDeliveries
+from pipelines.ingest.deliveries import CST, Delivery
+from pipelines.settings import Settings
+
+log = logging.getLogger("ecolake.ingest")
+
+PARSERS: dict[str, Callable[[Contract, list[Delivery]], ParsedDeliveries]] = {
+    "csv": csv_format.parse,
+}
+
+LINEAGE_COLUMNS = {
+    "_delivery_id": "VARCHAR",
+    "_source_file": "VARCHAR",
+    "_source_line": "BIGINT",
+    "_arrived_at": "TIMESTAMP",
+    "_ingested_at": "TIMESTAMP",
+}
+
+QUARANTINE_COLUMNS = {
+    "_delivery_id": "VARCHAR",
+    "_source_file": "VARCHAR",
+    "_source_line": "BIGINT",
+    "_arrived_at": "TIMESTAMP",
+    "dataset": "VARCHAR",
+    "rule": "VARCHAR",
+    "field": "VARCHAR",
+    "reason": "VARCHAR",
+    "record": "VARCHAR",
+    "_quarantined_at": "TIMESTAMP",
+}
+
+
+@dataclass
+class BatchResult:
+    delivery: Delivery
+    status: str
+    rows_in: int
+    rows_published: int
+    rows_quarantined: int
+    error: str | None
+
+    @property
+    def quarantined_share(self) -> float:
+        return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
+
+
+@dataclass
+class IngestReport:
+    contract: Contract
+    batches: list[BatchResult] = field(default_factory=list)
+    ge_success: bool = True
+    ge_failures: list[str] = field(default_factory=list)
+    quarantine_by_rule: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_in(self) -> int:
+        return sum(b.rows_in for b in self.batches)
+
+    @property
+    def rows_published(self) -> int:
+        return sum(b.rows_published for b in self.batches)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(b.rows_quarantined for b in self.batches)
+
+    @property
+    def rejected(self) -> list[BatchResult]:
+        return [b for b in self.batches if b.status == "rejected"]
+
+    @property
+    def over_tolerance(self) -> list[BatchResult]:
+        limit = self.contract.tolerated_quarantine_share
+        return [b for b in self.batches if b.status != "rejected" and b.quarantined_share > limit]
+
+    @property
+    def passed(self) -> bool:
+        return not self.rejected and not self.over_tolerance and self.ge_success
+
+
+# --------------------------------------------------------------------------------------------
+# table definitions from the contract
+
+
+def raw_ddl(contract: Contract) -> str:
+    cols = [f'"{f.name}" {f.duckdb_type}' for f in contract.fields]
+    cols += [f"{n} {t}" for n, t in LINEAGE_COLUMNS.items()]
+    return f"create table if not exists {contract.raw_table} ({', '.join(cols)})"
+
+
+def quarantine_ddl(contract: Contract) -> str:
+    cols = ", ".join(f"{n} {t}" for n, t in QUARANTINE_COLUMNS.items())
+    return f"create table if not exists {contract.quarantine_table} ({cols})"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Create raw and quarantine tables from the contract (empty when nothing was delivered);
+    add columns a newer contract version introduced; keep comments in step with the contract."""
+    for schema in ("raw", "quarantine"):
+        con.execute(f"create schema if not exists {schema}")
+    con.execute(raw_ddl(contract))
+    con.execute(quarantine_ddl(contract))
+    batches.ensure(con)
+    existing = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = 'raw' and table_name = ?", [contract.table_name]).fetchall()}
+    for f in contract.fields:
+        if f.name not in existing:
+            con.execute(f'alter table {contract.raw_table} add column "{f.name}" {f.duckdb_type}')
+    con.execute(f"comment on table {contract.raw_table} is "
+                f"{_quote(f'{contract.name_zh} / {contract.name_en} — as delivered, contract {contract.id} v{contract.version}')}")
+    for f in contract.fields:
+        text = " / ".join(t for t in (f.description_zh, f.description) if t)
+        if f.unit:
+            text += f" [{f.unit}]"
+        con.execute(f'comment on column {contract.raw_table}."{f.name}" is {_quote(text)}')
+    con.execute(f"comment on table {contract.quarantine_table} is "
+                f"{_quote(f'Rows of {contract.table_name} refused by contract {contract.id}: rule, reason, file, line and the delivered record. 隔离区。')}")
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+
+def _apply_rules(contract: Contract, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(typed rows with a row id, quarantine frame: row id, rule, field, reason)."""
+    typed = rows.with_row_index("_row").with_columns(
+        [typed_value(f).alias(f"{f.name}__typed") for f in contract.fields])
+    failures = []
+    for rule in row_rules(contract):
+        hit = typed.filter(rule.violation).select(
+            "_row", pl.lit(rule.rule).alias("rule"), pl.lit(rule.field).alias("field"),
+            rule.reason.alias("reason"))
+        if hit.height:
+            failures.append(hit)
+    # the same key twice in one delivery with different values: nobody can tell which is right
+    key = contract.primary_key
+    value_cols = [f.name for f in contract.fields]
+    ok_rows = typed.join(pl.concat(failures).select("_row").unique(), on="_row", how="anti") if failures else typed
+    conflicts = (
+        ok_rows.group_by([DELIVERY_IDX, *key])
+        .agg(pl.struct(value_cols).n_unique().alias("_variants"), pl.col("_row"), pl.col(LINE))
+        .filter(pl.col("_variants") > 1)
+    )
+    if conflicts.height:
+        key_text = pl.concat_str([pl.lit(f"{k}=") + pl.col(k).fill_null("") for k in key], separator=", ")
+        failures.append(
+            conflicts.with_columns(
+                (key_text + pl.lit(" appears on lines ") + pl.col(LINE).cast(pl.List(pl.String)).list.join(", ")
+                 + pl.lit(" of one delivery with different values")).alias("reason"))
+            .explode("_row")
+            .select("_row", pl.lit("primary_key.conflict").alias("rule"), pl.lit(", ".join(key)).alias("field"),
+                    "reason"))
+    if not failures:
+        return typed, pl.DataFrame(schema={"_row": pl.UInt32, "rule": pl.String, "field": pl.String, "reason": pl.String})
+    all_failures = pl.concat(failures)
+    # one quarantine row per delivered row: its first broken rule, and every reason
+    per_row = all_failures.group_by("_row", maintain_order=True).agg(
+        pl.col("rule").first(), pl.col("field").first(), pl.col("reason").str.join("; "))
+    return typed, per_row
+
+
+def _ge_validate(contract: Contract, typed: pl.DataFrame) -> tuple[bool, list[str]]:
+    """Run the contract's GE suite on the typed batch (before quarantine): each expectation may
+    fail on at most the tolerated share of rows."""
+    if typed.height == 0:
+        return True, []
+    from pipelines.quality import validate_frame
+
+    frame = typed.select([pl.col(f"{f.name}__typed").alias(f.name) for f in contract.fields])
+    return validate_frame(contract, frame)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def ingest(
+    contract: Contract,
+    deliveries: list[Delivery],
+    settings: Settings,
+    *,
+    run_id: str | None = None,
+) -> IngestReport:
+    report = IngestReport(contract)
+    now = datetime.now(CST).replace(tzinfo=None, microsecond=0)
+
+    if not deliveries:
+        lake.write_with_retry(lambda con: ensure_tables(con, contract), settings)
+        return report
+
+    parsed = PARSERS[contract.delivery.format](contract, deliveries)
+    typed, failures = _apply_rules(contract, parsed.rows)
+    report.ge_success, report.ge_failures = _ge_validate(contract, typed)
+
+    meta = pl.DataFrame({
+        DELIVERY_IDX: list(range(len(deliveries))),
+        "_delivery_id": [d.delivery_id for d in deliveries],
+        "_source_file": [d.relpath for d in deliveries],
+        "_arrived_at": [d.arrived_at for d in deliveries],
+    }, schema={DELIVERY_IDX: pl.Int64, "_delivery_id": pl.String, "_source_file": pl.String,
+               "_arrived_at": pl.Datetime("us")})
+
+    failed_rows = typed.join(failures, on="_row", how="inner")
+    record = pl.struct([pl.col(f.name) for f in contract.fields]).struct.json_encode()
+    quarantine = pl.concat([
+        failed_rows.select(DELIVERY_IDX, LINE, "rule", "field", "reason", record.alias("record")),
+        parsed.structural_quarantine,
+    ]).join(meta, on=DELIVERY_IDX).with_columns(
+        pl.lit(contract.table_name).alias("dataset"),
+        pl.lit(now).alias("_quarantined_at"),
+    )
+    published = typed.join(failures.select("_row"), on="_row", how="anti")
+    published_out = published.select(
+        [pl.col(f"{f.name}__typed").cast(f.polars_type).alias(f.name) for f in contract.fields]
+        + [pl.col(DELIVERY_IDX), pl.col(LINE).alias("_source_line")]
+    ).join(meta, on=DELIVERY_IDX).with_columns(pl.lit(now).alias("_ingested_at")).drop(DELIVERY_IDX)
+
+    n_pub = dict(published.group_by(DELIVERY_IDX).len().iter_rows())
+    n_quar = dict(quarantine.group_by(DELIVERY_IDX).len().iter_rows())
+    for idx, d in enumerate(deliveries):
+        p, q = n_pub.get(idx, 0), n_quar.get(idx, 0)
+        status = "rejected" if idx in parsed.rejected else "published"
+        report.batches.append(BatchResult(d, status, p + q, p, q, parsed.rejected.get(idx)))
+    report.quarantine_by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())
+
+    dataset_name = f"{contract.department}/{contract.dataset}"
+    batch_frame = pl.DataFrame({
+        "delivery_id": [b.delivery.delivery_id for b in report.batches],
+        "dataset": [dataset_name] * len(report.batches),
+        "source_file": [b.delivery.relpath for b in report.batches],
+        "arrived_at": [b.delivery.arrived_at for b in report.batches],
+        "ingested_at": [now] * len(report.batches),
+        "status": [b.status for b in report.batches],
+        "rows_in": [b.rows_in for b in report.batches],
+        "rows_published": [b.rows_published for b in report.batches],
+        "rows_quarantined": [b.rows_quarantined for b in report.batches],
+        "error": [b.error for b in report.batches],
+        "contract_version": [contract.version] * len(report.batches),
+        "run_id": [run_id] * len(report.batches),
+    }, schema_overrides={"error": pl.String, "run_id": pl.String})
+
+    quarantine_out = quarantine.select(list(QUARANTINE_COLUMNS))
+    raw_arrow = published_out.select([f.name for f in contract.fields] + list(LINEAGE_COLUMNS)).to_arrow()
+    quarantine_arrow = quarantine_out.to_arrow()
+    batch_arrow = batch_frame.to_arrow()
+
+    def write(con: duckdb.DuckDBPyConnection) -> None:
+        ensure_tables(con, contract)
+        con.register("_published", raw_arrow)
+        con.register("_quarantined", quarantine_arrow)
+        con.register("_batches", batch_arrow)
+        con.execute(f"insert into {contract.raw_table} by name select * from _published")
+        con.execute(f"insert into {contract.quarantine_table} by name select * from _quarantined")
+        con.execute(f"insert into {batches.TABLE} by name select * from _batches")
+
+    lake.write_with_retry(write, settings)
+    log.info("%s: %d files, %d rows in, %d published, %d quarantined, %d rejected files",
+             dataset_name, len(deliveries), report.rows_in, report.rows_published,
+             report.rows_quarantined, len(report.rejected))
+    return report

@@ -1,0 +1,155 @@
+"""The one owner of the DuckLake connection.
+
+Every module that reads or writes the lake asks this module for a connection; nobody else builds
+connection strings or loads extensions. Embedded default: SQLite catalog at
+``$ECOLAKE_WAREHOUSE/catalog.sqlite`` and Parquet files under ``$ECOLAKE_WAREHOUSE/lake/``.
+
+DuckDB extensions come from the pinned ``duckdb-extension-*`` PyPI wheels and are loaded by file
+path; autoinstall/autoload are off, so nothing is ever downloaded at run time.
+
+One writer at a time: SQLite serialises DuckLake commits, so a writer that loses a race retries
+(``write_with_retry``); readers in other processes are unaffected.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from pipelines.settings import Settings, get_settings
+
+LAKE_ALIAS = "lake"
+DUCKDB_VERSION = "v1.5.5"
+# extension name -> wheel module that carries it
+EXTENSIONS = {
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    "ducklake": "duckdb_extension_ducklake",
+    "spatial": "duckdb_extension_spatial",
+    "fts": "duckdb_extension_fts",
+}
+# extensions every lake connection needs; the others load on request
+LAKE_EXTENSIONS = ("sqlite_scanner", "ducklake")
+
+T = TypeVar("T")
+
+
+def extension_path(name: str) -> Path:
+    """Absolute path of an extension binary inside its PyPI wheel."""
+    module = EXTENSIONS[name]
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"DuckDB extension wheel {module!r} is not installed (pip install -e .)")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    path = root / "extensions" / DUCKDB_VERSION / f"{name}.duckdb_extension"
+    if not path.exists():
+        raise RuntimeError(f"{path} missing: the {module} wheel does not match duckdb {DUCKDB_VERSION}")
+    return path
+
+
+def engine_config(settings: Settings) -> dict[str, str | bool]:
+    return {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "extension_directory": str(settings.extension_dir),
+    }
+
+
+def attach_uri(settings: Settings) -> str:
+    return f"ducklake:sqlite:{settings.catalog_path}"
+
+
+def attach_options(settings: Settings) -> dict[str, str]:
+    return {"data_path": f"{settings.lake_data}/"}
+
+
+def connect(
+    settings: Settings | None = None,
+    *,
+    read_only: bool = False,
+    extra_extensions: tuple[str, ...] = (),
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake attached as ``lake`` and selected as default."""
+    settings = settings or get_settings()
+    settings.ensure_dirs()
+    con = duckdb.connect(config=engine_config(settings))
+    for name in (*LAKE_EXTENSIONS, *extra_extensions):
+        con.execute(f"load '{extension_path(name)}'")
+    opts = [f"data_path '{attach_options(settings)['data_path']}'"]
+    if read_only:
+        opts.append("read_only")
+    con.execute(f"attach '{attach_uri(settings)}' as {LAKE_ALIAS} ({', '.join(opts)})")
+    con.execute(f"use {LAKE_ALIAS}")
+    return con
+
+
+@contextmanager
+def session(settings: Settings | None = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(settings, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+_RETRYABLE = ("database is locked", "Failed to commit", "Transaction conflict", "conflict")
+
+
+def write_with_retry(
+    work: Callable[[duckdb.DuckDBPyConnection], T],
+    settings: Settings | None = None,
+    *,
+    attempts: int = 8,
+) -> T:
+    """Run ``work`` in one lake transaction; retry when the commit lost a race to another writer."""
+    for attempt in range(1, attempts + 1):
+        con = connect(settings)
+        try:
+            con.execute("begin transaction")
+            result = work(con)
+            con.execute("commit")
+            return result
+        except duckdb.Error as exc:
+            try:
+                con.execute("rollback")
+            except duckdb.Error:
+                pass
+            if attempt == attempts or not any(s in str(exc) for s in _RETRYABLE):
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+        finally:
+            con.close()
+    raise AssertionError("unreachable")
+
+
+def dbt_profile(settings: Settings | None = None) -> dict:
+    """The dbt-duckdb profile for this warehouse: same attach, same extensions, same settings."""
+    settings = settings or get_settings()
+    return {
+        "ecolake": {
+            "target": "lake",
+            "outputs": {
+                "lake": {
+                    "type": "duckdb",
+                    "path": ":memory:",
+                    "database": LAKE_ALIAS,
+                    "threads": 1,
+                    "extensions": [str(extension_path(n)) for n in LAKE_EXTENSIONS],
+                    "config_options": engine_config(settings),
+                    "attach": [
+                        {
+                            "path": attach_uri(settings),
+                            "alias": LAKE_ALIAS,
+                            "options": attach_options(settings),
+                        }
+                    ],
+                }
+            },
+        }
+    }
