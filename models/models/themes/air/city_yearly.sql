@@ -56,7 +56,7 @@ assessed as (
 
 select
     region_code,
-    year(period_start) as year,
+    year(period_start)::integer as year,
     valid_days,
     good_days,
     polluted_days,

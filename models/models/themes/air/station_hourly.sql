@@ -26,7 +26,7 @@ select
     h.aqi_category_en,
     h.primary_pollutants,
     h.aqi_standard,
-    h.published_aqi,
+    h.published_aqi::integer as published_aqi,
     s.is_control_station,
     h.observed_at > h.arrived_at + interval 1 hour as is_future_dated,
     h.delivery_id,
