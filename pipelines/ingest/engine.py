@@ -285,3 +285,29 @@ def ingest(
              dataset_name, len(deliveries), report.rows_in, report.rows_published,
              report.rows_quarantined, len(report.rejected))
     return report
+
+
+def ingested_delivery_ids(contract: Contract, settings: Settings) -> set[str]:
+    """Deliveries of the dataset already recorded in catalog.ingest_batches (any status)."""
+    if not settings.catalog_path.exists():
+        return set()
+    con = lake.connect(settings, read_only=True)
+    try:
+        exists = con.execute(
+            "select count(*) from information_schema.tables where table_catalog = current_database() "
+            "and table_schema = 'catalog' and table_name = 'ingest_batches'").fetchone()[0]
+        if not exists:
+            return set()
+        rows = con.execute(f"select delivery_id from {batches.TABLE} where dataset = ?",
+                           [f"{contract.department}/{contract.dataset}"]).fetchall()
+        return {r[0] for r in rows}
+    finally:
+        con.close()
+
+
+def pending_deliveries(contract: Contract, settings: Settings) -> list[Delivery]:
+    """Files in the dataset's landing folder not ingested yet, oldest arrival first."""
+    from pipelines.ingest.deliveries import discover
+
+    done = ingested_delivery_ids(contract, settings)
+    return [d for d in discover(settings.landing, contract.department, contract.dataset) if d.delivery_id not in done]

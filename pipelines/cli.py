@@ -1,0 +1,181 @@
+"""`ecolake` — the command line: demo data, materialisation, serving.
+
+    ecolake demo-data [--start DATE --end DATE --seed N]   write demo deliveries into landing/
+    ecolake materialize                                      run every asset for what is in landing/
+    ecolake serve                                            Dagster UI + daemon (sensors) on :3000
+    ecolake up                                               demo-data (if landing is empty) + materialize + serve
+    ecolake batches                                          ingest batches per dataset and status
+
+Every command works on $ECOLAKE_WAREHOUSE (default: the repo's warehouse/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+
+from pipelines.settings import REPO_ROOT, Settings, get_settings
+
+
+def prepare_instance(settings: Settings) -> None:
+    """DAGSTER_HOME inside the warehouse, with the repo's dagster.yaml."""
+    settings.ensure_dirs()
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    target = settings.dagster_home / "dagster.yaml"
+    source = REPO_ROOT / "dagster.yaml"
+    if not target.exists() or target.read_bytes() != source.read_bytes():
+        shutil.copyfile(source, target)
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from pipelines.demo import generate
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    started = time.monotonic()
+    summary = generate(settings.landing, start=args.start, end=args.end, seed=args.seed)
+    for dataset, info in summary.items():
+        print(f"{dataset}: {info}")
+    print(f"demo deliveries written to {settings.landing} in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def _partition_range(settings: Settings) -> tuple[str, str]:
+    from pipelines.contracts import load_contracts
+    from pipelines.defs.partitions import arrival_partition
+    from pipelines.ingest.deliveries import CST
+    from pipelines.ingest.engine import pending_deliveries
+
+    days = sorted({arrival_partition(d.arrival_day)
+                   for c in load_contracts(settings.contracts_dir)
+                   for d in pending_deliveries(c, settings)})
+    today = datetime.now(CST).strftime("%Y-%m-%d")
+    return (days[0], days[-1]) if days else (today, today)
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.progress import progress_logger
+
+    settings = get_settings()
+    prepare_instance(settings)
+    start, end = _partition_range(settings)
+    print(f"materialising every asset of {settings.warehouse} (arrival days {start} … {end})", file=sys.stderr)
+    job = dg.define_asset_job("ecolake_materialize", selection=dg.AssetSelection.all())
+    full = dg.Definitions.merge(defs(), dg.Definitions(jobs=[job], loggers={"progress": progress_logger}))
+    result = full.resolve_job_def("ecolake_materialize").execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        run_config={"loggers": {"progress": {}}},
+        raise_on_error=False,
+    )
+    failed_checks = [
+        e.event_specific_data for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.event_specific_data.passed
+        and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    for check in failed_checks:
+        print(f"blocking check failed: {check.asset_key.to_user_string()}:{check.check_name} "
+              f"{check.description or ''}", file=sys.stderr)
+    ok = result.success and not failed_checks
+    print(f"{'done' if ok else 'FAILED'}: run {result.run_id} "
+          f"(details: ecolake serve → http://127.0.0.1:3000/runs/{result.run_id})", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    prepare_instance(settings)
+    from pipelines.dbt_project import prepare
+
+    prepare(settings)
+    dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
+    command = [dagster, "dev", "-m", "pipelines.definitions", "-h", args.host, "-p", str(args.dagster_port)]
+    print(f"Dagster UI: http://{args.host}:{args.dagster_port}  (Ctrl-C stops)", file=sys.stderr)
+    proc = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True)
+
+    def stop(*_: object) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop()
+        return proc.wait()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if not any(settings.landing.rglob("*.csv")):
+        code = cmd_demo_data(args)
+        if code:
+            return code
+    code = cmd_materialize(args)
+    if code:
+        return code
+    return cmd_serve(args)
+
+
+def cmd_batches(args: argparse.Namespace) -> int:
+    from pipelines import lake
+
+    con = lake.connect(get_settings(), read_only=True)
+    rows = con.execute(
+        "select dataset, status, count(*), sum(rows_in), sum(rows_published), sum(rows_quarantined) "
+        "from catalog.ingest_batches group by all order by all").fetchall()
+    print(f"{'dataset':45} {'status':10} {'files':>7} {'rows_in':>10} {'published':>10} {'quarantined':>11}")
+    for r in rows:
+        print(f"{r[0]:45} {r[1]:10} {r[2]:>7} {r[3]:>10} {r[4]:>10} {r[5]:>11}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ecolake", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_demo_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--start", type=date.fromisoformat, default=date(2021, 1, 1))
+        p.add_argument("--end", type=date.fromisoformat, default=date(2023, 12, 31))
+        p.add_argument("--seed", type=int, default=2021)
+
+    def add_serve_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--dagster-port", type=int, default=3000)
+
+    p = sub.add_parser("demo-data", help="write demo deliveries into landing/")
+    add_demo_args(p)
+    p.set_defaults(func=cmd_demo_data)
+    p = sub.add_parser("materialize", help="run every asset for what is in landing/")
+    p.set_defaults(func=cmd_materialize)
+    p = sub.add_parser("serve", help="Dagster UI and daemon (sensors)")
+    add_serve_args(p)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("up", help="demo data, materialise, serve")
+    add_demo_args(p)
+    add_serve_args(p)
+    p.set_defaults(func=cmd_up)
+    p = sub.add_parser("batches", help="ingest batches per dataset")
+    p.set_defaults(func=cmd_batches)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

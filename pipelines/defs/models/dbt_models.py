@@ -1,0 +1,53 @@
+"""The dbt project as assets: staging, intermediate, core and theme models; dbt tests as checks."""
+
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from pipelines.dbt_project import dbt_env, dbt_executable, prepare
+from pipelines.defs.partitions import LAKE_WRITER_POOL
+from pipelines.settings import get_settings
+
+
+class EcolakeTranslator(DagsterDbtTranslator):
+    """Models keyed ``[<schema>, <name>]`` (air/station_hourly…); groups from the dbt fqn layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        # fqn: [project, layer, (theme|department), …, name]
+        if len(fqn) >= 4 and fqn[1] == "themes":
+            return fqn[2]
+        return fqn[1] if len(fqn) >= 3 else None
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = get_settings()
+    project = prepare(settings)
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=EcolakeTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+        pool=LAKE_WRITER_POOL,
+        name="dbt_models",
+    )
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return dg.Definitions(
+        assets=[dbt_models],
+        resources={"dbt": DbtCliResource(project_dir=project, profiles_dir=str(settings.dbt_dir),
+                                         dbt_executable=str(dbt_executable()))},
+    )
+
+
+__all__ = ["defs", "dbt_env"]
