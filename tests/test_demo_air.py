@@ -68,7 +68,11 @@ def _hours(start: dt.date, end: dt.date):
 
 def _hour_path(landing: Path, d: dt.date, h: int) -> Path:
     return (
-        landing / "env_monitoring" / "air_station_hourly" / f"{d.year:04d}" / d.isoformat()
+        landing
+        / "env_monitoring"
+        / "air_station_hourly"
+        / f"{d.year:04d}"
+        / d.isoformat()
         / f"{d.isoformat()}T{h:02d}.csv"
     )
 
@@ -160,7 +164,10 @@ def test_layout_header_and_encoding(demo, sichuan_stations):
         if r["stationcode"] in sichuan_stations:
             ref = sichuan_stations[r["stationcode"]]
             assert (r["positionname"], r["area"], r["longitude"], r["latitude"]) == (
-                ref["station_name"], ref["area"], ref["longitude"], ref["latitude"]
+                ref["station_name"],
+                ref["area"],
+                ref["longitude"],
+                ref["latitude"],
             )
     # registry: BOM, header, one renamed station and one duplicated code
     reg = landing / "env_monitoring" / "air_stations" / "air_stations_2022-07-31.csv"
@@ -173,7 +180,8 @@ def test_layout_header_and_encoding(demo, sichuan_stations):
     assert [c for c, n in codes.items() if n > 1] and max(codes.values()) == 2
     names = {(r[0], r[1]) for r in rows[1:]}
     renamed = [
-        c for c, ref in sichuan_stations.items()
+        c
+        for c, ref in sichuan_stations.items()
         if (c, ref["station_name"].removesuffix("(对照点)")) not in names
     ]
     assert len(renamed) == 1
@@ -309,7 +317,7 @@ def test_aqi_matches_independent_reference(demo):
     checked = ties = 0
     picked_files = 0
     for key in ("jan", "jul"):
-        for n, ((_, h), f) in enumerate(sorted(files[key].items())):
+        for n, (_, f) in enumerate(sorted(files[key].items())):
             sample = n % 12 == 0  # every 12th file in full …
             for r in _distinct(f["rows"]):
                 multi = "," in r["primarypollutant"]
@@ -329,8 +337,10 @@ def test_aqi_matches_independent_reference(demo):
                 ties += multi
             picked_files += sample
     assert checked > 5_000 and ties > 20
-    print(f"\nAQI: {checked} rows recomputed ({ties} with co-primary pollutants) in "
-          f"{picked_files} sampled files + all co-primary rows: all equal")
+    print(
+        f"\nAQI: {checked} rows recomputed ({ties} with co-primary pollutants) in "
+        f"{picked_files} sampled files + all co-primary rows: all equal"
+    )
 
 
 # -------------------------------------------------------------------------------------------
@@ -356,8 +366,10 @@ def _mess(files: dict, start: dt.date, end: dt.date, sichuan: set[str]) -> Count
             else:
                 assert r["stationcode"] in sichuan
             one = [r[col] for col in ONE_HOUR]
-            if r["aqi"] == "" and r["primarypollutant"] == "" and all(
-                _num(v) is not None for v in one
+            if (
+                r["aqi"] == ""
+                and r["primarypollutant"] == ""
+                and all(_num(v) is not None for v in one)
             ):
                 c["blank_aqi"] += 1
             c["blank_values"] += sum(v == "" for v in one)
@@ -393,8 +405,15 @@ def test_every_mess_kind_in_each_month(demo, sichuan_stations):
         ):
             assert seen[kind] > 0, (key, kind)
         # the generator's own summary agrees with what is in the files
-        for kind in ("duplicated_files", "missing_hours", "non_numeric_values", "blank_aqi",
-                     "negative_values", "absurd_values", "blank_values"):
+        for kind in (
+            "duplicated_files",
+            "missing_hours",
+            "non_numeric_values",
+            "blank_aqi",
+            "negative_values",
+            "absurd_values",
+            "blank_values",
+        ):
             assert seen[kind] == reported[kind], (key, kind, seen[kind], reported[kind])
         n_files = len(files[key])
         n_rows = sum(len(_distinct(f["rows"])) for f in files[key].values())

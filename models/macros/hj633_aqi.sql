@@ -9,13 +9,17 @@
   Everything numeric comes from the standards tables: breakpoints, the above-range rules, input
   rounding (GB/T 8170, half to even) and the publication rule for incomplete data. IAQI is
   rounded up (ceiling) exactly, in integer arithmetic on concentrations at 0.001 precision.
-  Returns one row per key that has at least one scored value: aqi (NULL when it cannot be
-  published), aqi_level, aqi_category, aqi_category_en, primary_pollutants, aqi_standard.
+  Returns one row per key of `measures` (NULL values included): aqi (NULL when nothing was
+  measured or it cannot be published), aqi_level, aqi_category, aqi_category_en, primary_pollutants, aqi_standard.
 #}
 {% macro hj633_aqi(measures, key_columns, aqi_kind) -%}
 {%- set keys = key_columns | join(', ') -%}
 {%- set on_keys = [] -%}
-{%- for k in key_columns -%}{%- do on_keys.append('w.' ~ k ~ ' = f.' ~ k) -%}{%- endfor -%}
+{%- set k_keys = [] -%}
+{%- for k in key_columns -%}
+    {%- do on_keys.append('w.' ~ k ~ ' = f.' ~ k) -%}
+    {%- do k_keys.append('k.' ~ k) -%}
+{%- endfor -%}
 with
 versions as (
     select * from {{ source('standards', 'hj633_versions') }}
@@ -101,16 +105,22 @@ iaqi as (
 expected as (
     select standard_code, count(*) as n_expected from inputs group by standard_code
 ),
+keys_in_force as (
+    select distinct {{ keys }}, standard_code, aqi_only_above_when_incomplete
+    from in_force
+),
 per_key as (
+    -- every key, also one with nothing measured: its AQI is NULL but its standard is known
     select
-        {{ keys }},
-        any_value(standard_code) as standard_code,
-        any_value(aqi_only_above_when_incomplete) as publish_above_when_incomplete,
-        max(iaqi) as max_iaqi,
-        count(iaqi) as n_scored,
-        list({'code': primary_code, 'iaqi': iaqi}) filter (where iaqi is not null) as scored
-    from iaqi
-    group by {{ keys }}
+        {{ k_keys | join(', ') }},
+        any_value(k.standard_code) as standard_code,
+        any_value(k.aqi_only_above_when_incomplete) as publish_above_when_incomplete,
+        max(i.iaqi) as max_iaqi,
+        count(i.iaqi) as n_scored,
+        list({'code': i.primary_code, 'iaqi': i.iaqi}) filter (where i.iaqi is not null) as scored
+    from keys_in_force as k
+    left join iaqi as i using ({{ keys }})
+    group by {{ k_keys | join(', ') }}
 ),
 published as (
     select

@@ -6,15 +6,17 @@ current_rows as (
     select * from {{ ref('int_air__station_hourly_current') }}
 ),
 
+hourly_measures as (
+    select
+        station_code, observed_at, observed_at::date as assessed_on,
+        so2_1h, no2_1h, co_1h, o3_1h, pm10_1h, pm2_5_1h, so2_24h
+    from current_rows
+),
+
 measures as (
-    unpivot (
-        select
-            station_code, observed_at, observed_at::date as assessed_on,
-            so2_1h, no2_1h, co_1h, o3_1h, pm10_1h, pm2_5_1h, so2_24h
-        from current_rows
-    )
-    on so2_1h, no2_1h, co_1h, o3_1h, pm10_1h, pm2_5_1h, so2_24h
-    into name measure value value
+    -- nulls kept: a station-hour with nothing measured still gets its (NULL) AQI and standard
+    from hourly_measures
+    unpivot include nulls (value for measure in (so2_1h, no2_1h, co_1h, o3_1h, pm10_1h, pm2_5_1h, so2_24h))
 ),
 
 aqi as (
