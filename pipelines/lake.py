@@ -65,8 +65,9 @@ def attach_uri(settings: Settings) -> str:
     return f"ducklake:sqlite:{settings.catalog_path}"
 
 
-def attach_options(settings: Settings) -> dict[str, str]:
-    return {"data_path": f"{settings.lake_data}/"}
+def attach_options(settings: Settings) -> dict[str, str | bool]:
+    # the data path is always <warehouse>/lake/: a warehouse stays usable after it is moved or restored
+    return {"data_path": f"{settings.lake_data}/", "override_data_path": True}
 
 
 def connect(
@@ -81,7 +82,7 @@ def connect(
     con = duckdb.connect(config=engine_config(settings))
     for name in (*LAKE_EXTENSIONS, *extra_extensions):
         con.execute(f"load '{extension_path(name)}'")
-    opts = [f"data_path '{attach_options(settings)['data_path']}'"]
+    opts = [f"data_path '{attach_options(settings)['data_path']}'", "override_data_path true"]
     if read_only:
         opts.append("read_only")
     con.execute(f"attach '{attach_uri(settings)}' as {LAKE_ALIAS} ({', '.join(opts)})")

@@ -201,6 +201,9 @@ def _ge_validate(contract: Contract, typed: pl.DataFrame) -> tuple[bool, list[st
 # --------------------------------------------------------------------------------------------
 
 
+CHUNK_BYTES = 64 * 1024 * 1024  # files are parsed, checked and committed in chunks of about this size
+
+
 def ingest(
     contract: Contract,
     deliveries: list[Delivery],
@@ -208,12 +211,33 @@ def ingest(
     *,
     run_id: str | None = None,
 ) -> IngestReport:
+    """Ingest the deliveries (oldest arrival first) in chunks of files, each chunk one lake
+    transaction, so memory stays bounded however much landed; a file is never split."""
     report = IngestReport(contract)
-    now = datetime.now(CST).replace(tzinfo=None, microsecond=0)
-
     if not deliveries:
         lake.write_with_retry(lambda con: ensure_tables(con, contract), settings)
         return report
+    chunk: list[Delivery] = []
+    size = 0
+    for delivery in [*deliveries, None]:
+        if delivery is None or (chunk and size + delivery.size > CHUNK_BYTES):
+            part = _ingest_chunk(contract, chunk, settings, run_id)
+            report.batches.extend(part.batches)
+            report.ge_success = report.ge_success and part.ge_success
+            report.ge_failures.extend(part.ge_failures)
+            for rule, n in part.quarantine_by_rule.items():
+                report.quarantine_by_rule[rule] = report.quarantine_by_rule.get(rule, 0) + n
+            chunk, size = [], 0
+        if delivery is not None:
+            chunk.append(delivery)
+            size += delivery.size
+    return report
+
+
+def _ingest_chunk(contract: Contract, deliveries: list[Delivery], settings: Settings,
+                  run_id: str | None) -> IngestReport:
+    report = IngestReport(contract)
+    now = datetime.now(CST).replace(tzinfo=None, microsecond=0)
 
     parsed = PARSERS[contract.delivery.format](contract, deliveries)
     typed, failures = _apply_rules(contract, parsed.rows)

@@ -1,0 +1,152 @@
+"""Bad deliveries end in a rejected batch, a quarantined row with its reason, or a superseded row;
+every batch reconciles (rows_in = rows_published + rows_quarantined)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.contracts import load_contract
+from pipelines.ingest.deliveries import discover
+from pipelines.ingest.engine import ingest
+from pipelines.settings import Settings
+from tests.helpers import CNEMC_HEADER, REPO, ecolake, landing_dir, query, station_row, write_cnemc
+
+CONTRACT = REPO / "contracts" / "env_monitoring" / "air_station_hourly.odcs.yaml"
+T = "2022-05-01T10:00:00"
+GOOD = {"pm2_5": 30, "pm10": 50, "so2": 5, "no2": 20, "co": 0.6, "o3": 80}
+
+
+def _settings(warehouse: Path) -> Settings:
+    return Settings(warehouse=warehouse, standards_dir=REPO / "standards", contracts_dir=REPO / "contracts",
+                    models_dir=REPO / "models")
+
+
+def _ingest(warehouse: Path):
+    contract = load_contract(CONTRACT)
+    settings = _settings(warehouse)
+    return ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
+
+
+def _good_rows(n: int, timepoint: str = T) -> list[dict]:
+    return [station_row(timepoint, f"{1100 + i}A", **GOOD) for i in range(n)]
+
+
+def _batches(warehouse: Path) -> dict[str, tuple]:
+    rows = query(warehouse, "select source_file, status, rows_in, rows_published, rows_quarantined, error "
+                            "from catalog.ingest_batches")
+    return {r[0].rsplit("/", 1)[-1]: r[1:] for r in rows}
+
+
+def _quarantine(warehouse: Path) -> list[tuple]:
+    return query(warehouse, "select _source_file, _source_line, dataset, rule, field, reason "
+                            "from quarantine.env_monitoring__air_station_hourly order by _source_file, _source_line")
+
+
+def _assert_reconciles(warehouse: Path) -> None:
+    batches = _batches(warehouse)
+    assert batches
+    for name, (status, rows_in, published, quarantined, _) in batches.items():
+        assert rows_in == published + quarantined, name
+    raw = query(warehouse, "select count(*) from raw.env_monitoring__air_station_hourly")[0][0]
+    quarantined = query(warehouse, "select count(*) from quarantine.env_monitoring__air_station_hourly")[0][0]
+    assert raw == sum(b[2] for b in batches.values())
+    assert quarantined == sum(b[3] for b in batches.values())
+
+
+def test_wrong_encoding_is_a_rejected_batch(tmp_path: Path) -> None:
+    path = landing_dir(tmp_path) / "gbk.csv"
+    text = ",".join(CNEMC_HEADER) + "\n" + "\n".join(
+        f"{T},{1100 + i}A,104.0,30.6,成都市,测试{i},,40,50,50,30,30,80,80,60,60,20,20,5,5,0.6,0.6" for i in range(3)) + "\n"
+    path.write_bytes(text.encode("gbk"))
+    report = _ingest(tmp_path)
+    status, rows_in, published, quarantined, error = _batches(tmp_path)["gbk.csv"]
+    assert (status, rows_in, published, quarantined) == ("rejected", 3, 0, 3)
+    assert "gbk.csv: line 2" in error and "utf-8" in error
+    assert not report.passed
+    assert {q[3] for q in _quarantine(tmp_path)} == {"encoding"}
+    _assert_reconciles(tmp_path)
+
+
+def test_missing_column_is_a_rejected_batch(tmp_path: Path) -> None:
+    header = [h for h in CNEMC_HEADER if h != "pm2_5"]
+    write_cnemc(landing_dir(tmp_path) / "no_pm25.csv", _good_rows(4), header=header)
+    _ingest(tmp_path)
+    status, rows_in, published, quarantined, error = _batches(tmp_path)["no_pm25.csv"]
+    assert (status, rows_in, published, quarantined) == ("rejected", 4, 0, 4)
+    assert "lacks contract column(s) pm2_5" in error and "line 1" in error
+    _assert_reconciles(tmp_path)
+
+
+def test_truncated_file_quarantines_the_cut_line(tmp_path: Path) -> None:
+    path = write_cnemc(landing_dir(tmp_path) / "cut.csv", _good_rows(5))
+    path.write_bytes(path.read_bytes()[:-25])  # the last line loses its end
+    _ingest(tmp_path)
+    status, rows_in, published, quarantined, _ = _batches(tmp_path)["cut.csv"]
+    assert (status, rows_in, published, quarantined) == ("published", 5, 4, 1)
+    (file, line, dataset, rule, field, reason), = _quarantine(tmp_path)
+    assert (file.endswith("cut.csv"), line, dataset, rule) == (True, 6, "env_monitoring__air_station_hourly",
+                                                              "structure.truncated")
+    assert "line 6" in reason
+    _assert_reconciles(tmp_path)
+
+
+def test_non_numeric_negative_and_absurd_values_are_quarantined_with_field_and_value(tmp_path: Path) -> None:
+    rows = _good_rows(80)
+    rows[3]["pm2_5"] = "abc"
+    rows[7]["no2"] = -4
+    rows[9]["co"] = 99999
+    write_cnemc(landing_dir(tmp_path) / "values.csv", rows)
+    report = _ingest(tmp_path)
+    quarantined = {(q[1], q[3], q[4]): q[5] for q in _quarantine(tmp_path)}
+    assert set(quarantined) == {(5, "type", "pm2_5"), (9, "range.minimum", "no2"), (11, "range.maximum", "co")}
+    assert "pm2_5=abc is not a valid number" in quarantined[(5, "type", "pm2_5")]
+    assert "no2=-4" in quarantined[(9, "range.minimum", "no2")]
+    assert report.passed  # 3 of 80 rows: within the contract's tolerated share (5 %)
+    _assert_reconciles(tmp_path)
+
+
+def test_too_many_bad_rows_fail_the_contract_check(tmp_path: Path) -> None:
+    rows = _good_rows(10)
+    for row in rows[:5]:
+        row["pm10"] = "n/a"
+    write_cnemc(landing_dir(tmp_path) / "bad.csv", rows)
+    report = _ingest(tmp_path)
+    assert not report.passed and report.over_tolerance
+    _assert_reconciles(tmp_path)
+
+
+def test_duplicate_station_hours_in_one_delivery(tmp_path: Path) -> None:
+    rows = _good_rows(30)
+    exact = dict(rows[0])
+    conflicting = dict(rows[1]) | {"pm2_5": 99}
+    write_cnemc(landing_dir(tmp_path) / "dups.csv", rows + [exact, conflicting])
+    _ingest(tmp_path)
+    status, rows_in, published, quarantined, _ = _batches(tmp_path)["dups.csv"]
+    # the exact repeat is published (superseded by its later line when modelled); the conflicting
+    # pair cannot be told apart and both lines go to quarantine
+    assert (status, rows_in, published, quarantined) == ("published", 32, 30, 2)
+    assert [(q[1], q[3]) for q in _quarantine(tmp_path)] == [(3, "primary_key.conflict"), (33, "primary_key.conflict")]
+    _assert_reconciles(tmp_path)
+
+
+def test_ingest_is_idempotent_per_delivery(tmp_path: Path) -> None:
+    write_cnemc(landing_dir(tmp_path) / "a.csv", _good_rows(3))
+    _ingest(tmp_path)
+    contract = load_contract(CONTRACT)
+    from pipelines.ingest.engine import pending_deliveries
+    assert pending_deliveries(contract, _settings(tmp_path)) == []
+
+
+@pytest.mark.parametrize("exit_expected", [1])
+def test_materialize_fails_and_blocks_models_when_the_contract_check_fails(tmp_path: Path, exit_expected: int) -> None:
+    rows = _good_rows(10)
+    for row in rows:
+        row["so2"] = "—"
+    write_cnemc(landing_dir(tmp_path) / "all_bad.csv", rows)
+    proc = ecolake(tmp_path, "materialize", check=False)
+    assert proc.returncode == exit_expected
+    assert "blocking check failed: env_monitoring/air_station_hourly:contract" in proc.stderr
+    served = query(tmp_path, "select count(*) from information_schema.tables where table_schema = 'air'")[0][0]
+    assert served == 0  # downstream models did not run

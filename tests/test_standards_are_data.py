@@ -1,0 +1,47 @@
+"""Standards are data: changing one breakpoint row in a scratch copy of standards/ changes the AQI."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+from tests.helpers import REPO, copy_realdata, ecolake, query
+
+
+def test_changing_one_breakpoint_row_changes_the_aqi(tmp_path: Path, realdata_warehouse: Path) -> None:
+    standards = tmp_path / "standards"
+    shutil.copytree(REPO / "standards", standards)
+    table = standards / "air" / "hj633_iaqi_breakpoints.csv"
+    rows = list(csv.DictReader(table.open(encoding="utf-8")))
+    changed = 0
+    for row in rows:  # HJ 633-2012 PM2.5: IAQI 50 at 30 µg/m³ instead of 35
+        if (row["standard_code"], row["pollutant_code"], row["averaging_period"]) == ("HJ 633-2012", "pm2_5", "24h"):
+            if row["bp_hi"] == "35":
+                row["bp_hi"] = "30"
+                changed += 1
+            elif row["bp_lo"] == "35":
+                row["bp_lo"] = "30"
+                changed += 1
+    assert changed == 2
+    with table.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    warehouse = tmp_path / "warehouse"
+    copy_realdata(warehouse, "sichuan")
+    ecolake(warehouse, "materialize", standards=standards)
+
+    sql = ("select station_code, observed_at, aqi, pm2_5 from air.station_hourly "
+           "where observed_at = timestamp '2022-01-01 12:00'")
+    before = {(r[0], r[1]): r[2:] for r in query(realdata_warehouse, sql)}
+    after = {(r[0], r[1]): r[2:] for r in query(warehouse, sql)}
+    differs = [k for k in after if before[k][0] != after[k][0]]
+    print(f"{len(after)} station-hours compared, {len(differs)} AQIs changed by the edited row")
+    assert differs
+    # a station whose AQI is set by PM2.5 between 35 and 75 now scores on 30 → 75
+    for key in differs:
+        pm2_5 = after[key][1]
+        assert pm2_5 is not None and pm2_5 > 30
+        assert after[key][0] >= before[key][0]
