@@ -35,8 +35,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench_air_ingest_") as tmp:
         root = Path(tmp)
-        settings = Settings(warehouse=root / "warehouse", standards_dir=REPO_ROOT / "standards",
-                            contracts_dir=REPO_ROOT / "contracts", models_dir=REPO_ROOT / "models")
+        settings = Settings(
+            warehouse=root / "warehouse",
+            standards_dir=REPO_ROOT / "standards",
+            contracts_dir=REPO_ROOT / "contracts",
+            models_dir=REPO_ROOT / "models",
+        )
         settings.ensure_dirs()
         generate_air(settings.landing, date(args.year, 1, 1), date(args.year, 12, 31), args.seed)
         contract = load_contract(REPO_ROOT / "contracts" / "env_monitoring" / "air_station_hourly.odcs.yaml")
@@ -50,9 +54,13 @@ def main() -> None:
         started = time.perf_counter()
         con = duckdb.connect()
         file_list = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
-        con.execute(f"copy (select * from read_csv({file_list}, header = true, all_varchar = true, filename = true)) "
-                    f"to '{root / 'baseline.parquet'}' (format parquet)")
-        rows_baseline = con.execute("select count(*) from read_parquet(?)", [str(root / "baseline.parquet")]).fetchone()[0]
+        con.execute(
+            f"copy (select * from read_csv({file_list}, header = true, all_varchar = true, filename = true)) "
+            f"to '{root / 'baseline.parquet'}' (format parquet)"
+        )
+        rows_baseline = con.execute(
+            "select count(*) from read_parquet(?)", [str(root / "baseline.parquet")]
+        ).fetchone()[0]
         con.close()
         baseline = time.perf_counter() - started
         print(f"duckdb read_csv → parquet: {rows_baseline} rows in {baseline:.1f} s")
@@ -60,12 +68,16 @@ def main() -> None:
         started = time.perf_counter()
         report = ingest(contract, deliveries, settings)
         ours = time.perf_counter() - started
-        print(f"ecolake ingest: {report.rows_in} rows in, {report.rows_published} published, "
-              f"{report.rows_quarantined} quarantined, GE {'passed' if report.ge_success else 'failed'} "
-              f"in {ours:.1f} s")
+        print(
+            f"ecolake ingest: {report.rows_in} rows in, {report.rows_published} published, "
+            f"{report.rows_quarantined} quarantined, GE {'passed' if report.ge_success else 'failed'} "
+            f"in {ours:.1f} s"
+        )
 
-    print(f"air_ingest: ecolake {ours:.1f} s vs duckdb read_csv→parquet {baseline:.1f} s "
-          f"= ratio {ours / baseline:.2f} (goal ≤ 2)")
+    print(
+        f"air_ingest: ecolake {ours:.1f} s vs duckdb read_csv→parquet {baseline:.1f} s "
+        f"= ratio {ours / baseline:.2f} (goal ≤ 2)"
+    )
 
 
 if __name__ == "__main__":

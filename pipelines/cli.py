@@ -55,9 +55,13 @@ def _partition_range(settings: Settings) -> tuple[str, str]:
     from pipelines.ingest.deliveries import CST
     from pipelines.ingest.engine import pending_deliveries
 
-    days = sorted({arrival_partition(d.arrival_day)
-                   for c in load_contracts(settings.contracts_dir)
-                   for d in pending_deliveries(c, settings)})
+    days = sorted(
+        {
+            arrival_partition(d.arrival_day)
+            for c in load_contracts(settings.contracts_dir)
+            for d in pending_deliveries(c, settings)
+        }
+    )
     today = datetime.now(CST).strftime("%Y-%m-%d")
     return (days[0], days[-1]) if days else (today, today)
 
@@ -81,17 +85,23 @@ def cmd_materialize(args: argparse.Namespace) -> int:
         raise_on_error=False,
     )
     failed_checks = [
-        e.event_specific_data for e in result.all_events
+        e.event_specific_data
+        for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
         and not e.event_specific_data.passed
         and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
     ]
     for check in failed_checks:
-        print(f"blocking check failed: {check.asset_key.to_user_string()}:{check.check_name} "
-              f"{check.description or ''}", file=sys.stderr)
+        print(
+            f"blocking check failed: {check.asset_key.to_user_string()}:{check.check_name} {check.description or ''}",
+            file=sys.stderr,
+        )
     ok = result.success and not failed_checks
-    print(f"{'done' if ok else 'FAILED'}: run {result.run_id} "
-          f"(details: ecolake serve → http://127.0.0.1:3000/runs/{result.run_id})", file=sys.stderr)
+    print(
+        f"{'done' if ok else 'FAILED'}: run {result.run_id} "
+        f"(details: ecolake serve → http://127.0.0.1:3000/runs/{result.run_id})",
+        file=sys.stderr,
+    )
     return 0 if ok else 1
 
 
@@ -138,7 +148,8 @@ def cmd_batches(args: argparse.Namespace) -> int:
     con = lake.connect(get_settings(), read_only=True)
     rows = con.execute(
         "select dataset, status, count(*), sum(rows_in), sum(rows_published), sum(rows_quarantined) "
-        "from catalog.ingest_batches group by all order by all").fetchall()
+        "from catalog.ingest_batches group by all order by all"
+    ).fetchall()
     print(f"{'dataset':45} {'status':10} {'files':>7} {'rows_in':>10} {'published':>10} {'quarantined':>11}")
     for r in rows:
         print(f"{r[0]:45} {r[1]:10} {r[2]:>7} {r[3]:>10} {r[4]:>10} {r[5]:>11}")
@@ -146,8 +157,9 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ecolake", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="ecolake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_demo_args(p: argparse.ArgumentParser) -> None:

@@ -227,8 +227,13 @@ def typed_value(f: Field) -> pl.Expr:
             return text.cast(pl.Float64, strict=False)
         case "boolean":
             low = text.str.to_lowercase()
-            return pl.when(low.is_in(["true", "1", "yes", "y"])).then(True).when(
-                low.is_in(["false", "0", "no", "n"])).then(False).otherwise(None)
+            return (
+                pl.when(low.is_in(["true", "1", "yes", "y"]))
+                .then(True)
+                .when(low.is_in(["false", "0", "no", "n"]))
+                .then(False)
+                .otherwise(None)
+            )
         case "date":
             return text.str.strptime(pl.Date, f.datetime_format or "%Y-%m-%d", strict=False)
         case "timestamp":
@@ -246,24 +251,55 @@ def row_rules(contract: Contract) -> list[RowRule]:
         typed = pl.col(f"{f.name}__typed")
         shown = pl.lit(f"{f.name}=") + pl.col(f.name).fill_null("")
         if f.required:
-            rules.append(RowRule("required", f.name, ~present.fill_null(False),
-                                 pl.lit(f"{f.name} is required but empty")))
+            rules.append(
+                RowRule("required", f.name, ~present.fill_null(False), pl.lit(f"{f.name} is required but empty"))
+            )
         if f.logical_type != "string":
             expected = f.logical_type + (f" ({f.datetime_format})" if f.datetime_format else "")
-            rules.append(RowRule("type", f.name, present.fill_null(False) & typed.is_null(),
-                                 shown + pl.lit(f" is not a valid {expected}")))
+            rules.append(
+                RowRule(
+                    "type",
+                    f.name,
+                    present.fill_null(False) & typed.is_null(),
+                    shown + pl.lit(f" is not a valid {expected}"),
+                )
+            )
         if f.minimum is not None:
-            rules.append(RowRule("range.minimum", f.name, (typed < f.minimum).fill_null(False),
-                                 shown + pl.lit(f" is below the minimum {f.minimum:g} {f.unit or ''}".rstrip())))
+            rules.append(
+                RowRule(
+                    "range.minimum",
+                    f.name,
+                    (typed < f.minimum).fill_null(False),
+                    shown + pl.lit(f" is below the minimum {f.minimum:g} {f.unit or ''}".rstrip()),
+                )
+            )
         if f.maximum is not None:
-            rules.append(RowRule("range.maximum", f.name, (typed > f.maximum).fill_null(False),
-                                 shown + pl.lit(f" is above the maximum {f.maximum:g} {f.unit or ''}".rstrip())))
+            rules.append(
+                RowRule(
+                    "range.maximum",
+                    f.name,
+                    (typed > f.maximum).fill_null(False),
+                    shown + pl.lit(f" is above the maximum {f.maximum:g} {f.unit or ''}".rstrip()),
+                )
+            )
         if f.pattern:
-            rules.append(RowRule("pattern", f.name, (present & ~text.str.contains(f.pattern)).fill_null(False),
-                                 shown + pl.lit(f" does not match {f.pattern}")))
+            rules.append(
+                RowRule(
+                    "pattern",
+                    f.name,
+                    (present & ~text.str.contains(f.pattern)).fill_null(False),
+                    shown + pl.lit(f" does not match {f.pattern}"),
+                )
+            )
         if f.valid_values:
-            rules.append(RowRule("valid_values", f.name, (present & ~text.is_in(list(f.valid_values))).fill_null(False),
-                                 shown + pl.lit(f" is not one of {', '.join(f.valid_values)}")))
+            rules.append(
+                RowRule(
+                    "valid_values",
+                    f.name,
+                    (present & ~text.is_in(list(f.valid_values))).fill_null(False),
+                    shown + pl.lit(f" is not one of {', '.join(f.valid_values)}"),
+                )
+            )
     return rules
 
 
@@ -282,12 +318,17 @@ def ge_suite(contract: Contract):
         if f.required:
             suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=col, mostly=mostly))
         if f.minimum is not None or f.maximum is not None:
-            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(
-                column=col, min_value=f.minimum, max_value=f.maximum, mostly=mostly))
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToBeBetween(
+                    column=col, min_value=f.minimum, max_value=f.maximum, mostly=mostly
+                )
+            )
         if f.pattern:
-            suite.add_expectation(gx.expectations.ExpectColumnValuesToMatchRegex(
-                column=col, regex=f.pattern, mostly=mostly))
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToMatchRegex(column=col, regex=f.pattern, mostly=mostly)
+            )
         if f.valid_values:
-            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-                column=col, value_set=list(f.valid_values), mostly=mostly))
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToBeInSet(column=col, value_set=list(f.valid_values), mostly=mostly)
+            )
     return suite

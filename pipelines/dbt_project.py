@@ -49,6 +49,7 @@ def prepare(settings: Settings) -> DbtProject:
     target = settings.dbt_dir / "target"
     manifest = target / "manifest.json"
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(settings.models_dir):
-        subprocess.run([str(dbt_executable()), "parse", "--quiet"], cwd=settings.models_dir,
-                       env=dbt_env(settings), check=True)
+        subprocess.run(
+            [str(dbt_executable()), "parse", "--quiet"], cwd=settings.models_dir, env=dbt_env(settings), check=True
+        )
     return DbtProject(project_dir=settings.models_dir, target_path=target, profiles_dir=settings.dbt_dir)

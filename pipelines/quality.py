@@ -21,7 +21,12 @@ def validate_frame(contract: Contract, frame: pl.DataFrame) -> tuple[bool, list[
     asset = source.add_dataframe_asset(contract.table_name)
     definition = asset.add_batch_definition_whole_dataframe("run")
     batch = definition.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
-    result = batch.validate(ge_suite(contract), result_format="SUMMARY")
+    suite = ge_suite(contract)
+    # the verdict alone is twice as fast; the per-expectation shares are computed only on failure
+    result = batch.validate(suite, result_format="BOOLEAN_ONLY")
+    if result.success:
+        return True, []
+    result = batch.validate(suite, result_format="SUMMARY")
     failures = []
     for r in result.results:
         if not r.success:

@@ -87,7 +87,8 @@ def load_table(con: duckdb.DuckDBPyConnection, table: StandardTable) -> int:
         )
     except duckdb.Error as exc:
         raise ValueError(f"{table.file}: cannot load standards table {table.name}: {exc}") from exc
-    con.execute(f"comment on table {table.qualified_name} is {_sql_str(f'{table.title_zh} — {table.description} Source: {table.source}')}")
+    comment = f"{table.title_zh} — {table.description} Source: {table.source}"
+    con.execute(f"comment on table {table.qualified_name} is {_sql_str(comment)}")
     for col in table.columns:
         if col.description:
             con.execute(f"comment on column {table.qualified_name}.{col.name} is {_sql_str(col.description)}")

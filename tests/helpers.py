@@ -17,9 +17,28 @@ REALDATA = SHARED / "realdata" / "cnemc"
 HOURLY_DATASET = Path("env_monitoring") / "air_station_hourly"
 
 CNEMC_HEADER = [
-    "timepoint", "stationcode", "longitude", "latitude", "area", "positionname", "primarypollutant",
-    "aqi", "pm10", "pm10_24h", "pm2_5", "pm2_5_24h", "o3", "o3_24h", "o3_8h", "o3_8h_24h", "no2",
-    "no2_24h", "so2", "so2_24h", "co", "co_24h",
+    "timepoint",
+    "stationcode",
+    "longitude",
+    "latitude",
+    "area",
+    "positionname",
+    "primarypollutant",
+    "aqi",
+    "pm10",
+    "pm10_24h",
+    "pm2_5",
+    "pm2_5_24h",
+    "o3",
+    "o3_24h",
+    "o3_8h",
+    "o3_8h_24h",
+    "no2",
+    "no2_24h",
+    "so2",
+    "so2_24h",
+    "co",
+    "co_24h",
 ]
 
 
@@ -32,13 +51,21 @@ def env_for(warehouse: Path, standards: Path | None = None) -> dict[str, str]:
     return env
 
 
-def ecolake(warehouse: Path, *args: str, standards: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def ecolake(
+    warehouse: Path, *args: str, standards: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run the real `ecolake` CLI against a warehouse, as a user would."""
-    proc = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=REPO,
-                          env=env_for(warehouse, standards), capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        cwd=REPO,
+        env=env_for(warehouse, standards),
+        capture_output=True,
+        text=True,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"ecolake {' '.join(args)} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"ecolake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -67,10 +94,25 @@ def write_cnemc(path: Path, rows: list[dict], header: list[str] = CNEMC_HEADER) 
 def station_row(timepoint: str, code: str, *, area: str = "成都市", name: str | None = None, **values) -> dict:
     """One station-hour; keyword values use the served names (o3 = 1-hour O3) and are put into
     CNEMC's swapped columns (o3_24h holds the 1-hour O3)."""
-    row = {"timepoint": timepoint, "stationcode": code, "longitude": 104.0, "latitude": 30.6,
-           "area": area, "positionname": name or f"测试点{code}"}
-    columns = {"pm2_5": "pm2_5", "pm10": "pm10", "so2": "so2", "no2": "no2", "co": "co", "o3": "o3_24h",
-               "so2_24h": "so2_24h", "pm2_5_24h": "pm2_5_24h", "o3_8h": "o3_8h_24h"}
+    row = {
+        "timepoint": timepoint,
+        "stationcode": code,
+        "longitude": 104.0,
+        "latitude": 30.6,
+        "area": area,
+        "positionname": name or f"测试点{code}",
+    }
+    columns = {
+        "pm2_5": "pm2_5",
+        "pm10": "pm10",
+        "so2": "so2",
+        "no2": "no2",
+        "co": "co",
+        "o3": "o3_24h",
+        "so2_24h": "so2_24h",
+        "pm2_5_24h": "pm2_5_24h",
+        "o3_8h": "o3_8h_24h",
+    }
     for key, value in values.items():
         row[columns[key]] = value
     return row
@@ -81,8 +123,12 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     from pipelines import lake
     from pipelines.settings import Settings
 
-    settings = Settings(warehouse=warehouse, standards_dir=REPO / "standards",
-                        contracts_dir=REPO / "contracts", models_dir=REPO / "models")
+    settings = Settings(
+        warehouse=warehouse,
+        standards_dir=REPO / "standards",
+        contracts_dir=REPO / "contracts",
+        models_dir=REPO / "models",
+    )
     con = lake.connect(settings, read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()

@@ -22,32 +22,32 @@ ZERO = {"pm2_5": 0, "pm10": 0, "so2": 0, "no2": 0, "co": 0, "o3": 0}
 # (station, timepoint, concentrations, expected AQI, expected primary pollutants)
 HOURLY_CASES = [
     # HJ 633-2012
-    ("1001A", T2012, {"pm2_5": 35}, 50, []),                      # on a breakpoint; AQI ≤ 50: none primary
-    ("1002A", T2012, {"pm2_5": 36}, 52, ["pm2_5"]),               # 50 + ⌈50·1/40⌉ = 50 + ⌈1.25⌉
+    ("1001A", T2012, {"pm2_5": 35}, 50, []),  # on a breakpoint; AQI ≤ 50: none primary
+    ("1002A", T2012, {"pm2_5": 36}, 52, ["pm2_5"]),  # 50 + ⌈50·1/40⌉ = 50 + ⌈1.25⌉
     ("1003A", T2012, {"pm2_5": 75, "pm10": 150}, 100, ["pm10", "pm2_5"]),  # tie: both listed
-    ("1004A", T2012, {"pm2_5": 61}, 83, ["pm2_5"]),               # 50 + ⌈50·26/40⌉ = 50 + ⌈32.5⌉
+    ("1004A", T2012, {"pm2_5": 61}, 83, ["pm2_5"]),  # 50 + ⌈50·26/40⌉ = 50 + ⌈32.5⌉
     ("1005A", T2012, {"so2": 900, "so2_24h": 100}, 75, ["so2"]),  # SO2 1h > 800 → SO2 24h: 50 + ⌈50·50/100⌉
-    ("1006A", T2012, {"co": 5.05}, 51, ["co"]),                   # no input rounding: 50 + ⌈0.5⌉
-    ("1007A", T2012, {"co": 5.25}, 53, ["co"]),                   # 50 + ⌈2.5⌉
+    ("1006A", T2012, {"co": 5.05}, 51, ["co"]),  # no input rounding: 50 + ⌈0.5⌉
+    ("1007A", T2012, {"co": 5.25}, 53, ["co"]),  # 50 + ⌈2.5⌉
     ("1008A", T2012, {"no2": 2340}, 300, ["no2"]),
-    ("1009A", T2012, {"no2": 2341}, 301, ["no2"]),                # 300 + ⌈100·1/750⌉
-    ("1010A", T2012, {"o3": 1300}, 500, ["o3"]),                  # above the table: 500
-    ("1011A", T2012, {"pm10": 120}, 85, ["pm10"]),                # 50 + ⌈50·70/100⌉
+    ("1009A", T2012, {"no2": 2341}, 301, ["no2"]),  # 300 + ⌈100·1/750⌉
+    ("1010A", T2012, {"o3": 1300}, 500, ["o3"]),  # above the table: 500
+    ("1011A", T2012, {"pm10": 120}, 85, ["pm10"]),  # 50 + ⌈50·70/100⌉
     # HJ 633-2026
-    ("2001A", T2026, {"pm2_5": 61}, 101, ["pm2_5"]),              # new row 60 → 100: 100 + ⌈50·1/55⌉
+    ("2001A", T2026, {"pm2_5": 61}, 101, ["pm2_5"]),  # new row 60 → 100: 100 + ⌈50·1/55⌉
     ("2002A", T2026, {"so2": 900, "so2_24h": 100}, 200, ["so2"]),  # SO2 1h > 800 → IAQI 200
-    ("2003A", T2026, {"co": 5.05}, 50, []),                       # rounded first: 5.05 → 5.0 (half to even)
-    ("2004A", T2026, {"co": 5.25}, 52, ["co"]),                   # 5.25 → 5.2 (half-up would give 5.3 → 53)
-    ("2005A", T2026, {"pm2_5": 60.5}, 100, ["pm2_5"]),            # 60.5 → 60 → 100
-    ("2006A", T2026, {"pm2_5": 61.5}, 102, ["pm2_5"]),            # 61.5 → 62 → 100 + ⌈50·2/55⌉
-    ("2007A", T2026, {"pm10": 120}, 100, ["pm10"]),               # new PM10 row 120 → 100
+    ("2003A", T2026, {"co": 5.05}, 50, []),  # rounded first: 5.05 → 5.0 (half to even)
+    ("2004A", T2026, {"co": 5.25}, 52, ["co"]),  # 5.25 → 5.2 (half-up would give 5.3 → 53)
+    ("2005A", T2026, {"pm2_5": 60.5}, 100, ["pm2_5"]),  # 60.5 → 60 → 100
+    ("2006A", T2026, {"pm2_5": 61.5}, 102, ["pm2_5"]),  # 61.5 → 62 → 100 + ⌈50·2/55⌉
+    ("2007A", T2026, {"pm10": 120}, 100, ["pm10"]),  # new PM10 row 120 → 100
 ]
 # rows with pollutants missing: HJ 633-2026 §5.3.1 publishes the AQI only above 100
 INCOMPLETE_CASES = [
-    ("3001A", T2012, {"pm2_5": 40}, 57, ["pm2_5"]),               # 2012: from what is present
-    ("3002A", T2026, {"pm2_5": 40}, None, None),                  # 2026: 57 ≤ 100 → not published
-    ("3003A", T2026, {"pm2_5": 200}, 250, ["pm2_5"]),             # 2026: 200 + ⌈100·50/100⌉ > 100
-    ("3004A", T2012, {}, None, None),                             # nothing measured
+    ("3001A", T2012, {"pm2_5": 40}, 57, ["pm2_5"]),  # 2012: from what is present
+    ("3002A", T2026, {"pm2_5": 40}, None, None),  # 2026: 57 ≤ 100 → not published
+    ("3003A", T2026, {"pm2_5": 200}, 250, ["pm2_5"]),  # 2026: 200 + ⌈100·50/100⌉ > 100
+    ("3004A", T2012, {}, None, None),  # nothing measured
 ]
 RANDOM_2026 = [f"{5000 + i}A" for i in range(400)]
 
@@ -56,19 +56,35 @@ def _random_rows() -> list[dict]:
     rnd = random.Random(633)
     rows = []
     for code in RANDOM_2026:
-        rows.append(station_row(T2026, code, pm2_5=rnd.randint(0, 520), pm10=rnd.randint(0, 650),
-                                so2=rnd.randint(0, 900), no2=rnd.randint(0, 1500),
-                                co=rnd.randint(0, 400) / 10, o3=rnd.randint(0, 1300)))
+        rows.append(
+            station_row(
+                T2026,
+                code,
+                pm2_5=rnd.randint(0, 520),
+                pm10=rnd.randint(0, 650),
+                so2=rnd.randint(0, 900),
+                no2=rnd.randint(0, 1500),
+                co=rnd.randint(0, 400) / 10,
+                o3=rnd.randint(0, 1300),
+            )
+        )
     return rows
 
 
 def _daily_o3_rows(day: str, code: str) -> list[tuple[str, dict]]:
     """24 hours of O3 at 900 µg/m³ (8-hour means above 800) and low everything else."""
     from datetime import datetime, timedelta
+
     start = datetime.fromisoformat(f"{day}T01:00:00")
-    return [((start + timedelta(hours=h)).isoformat(),
-             station_row((start + timedelta(hours=h)).isoformat(), code, pm2_5=10, pm10=20, so2=5, no2=10,
-                         co=0.5, o3=900)) for h in range(24)]
+    return [
+        (
+            (start + timedelta(hours=h)).isoformat(),
+            station_row(
+                (start + timedelta(hours=h)).isoformat(), code, pm2_5=10, pm10=20, so2=5, no2=10, co=0.5, o3=900
+            ),
+        )
+        for h in range(24)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +107,14 @@ def aqi_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _computed(warehouse: Path) -> dict[str, tuple]:
-    return {code: (aqi, pollutants, standard) for code, aqi, pollutants, standard in query(
-        warehouse, "select station_code, aqi, primary_pollutants, aqi_standard from air.station_hourly "
-                   "where observed_at in (timestamp '2022-03-01 10:00', timestamp '2026-06-01 10:00')")}
+    return {
+        code: (aqi, pollutants, standard)
+        for code, aqi, pollutants, standard in query(
+            warehouse,
+            "select station_code, aqi, primary_pollutants, aqi_standard from air.station_hourly "
+            "where observed_at in (timestamp '2022-03-01 10:00', timestamp '2026-06-01 10:00')",
+        )
+    }
 
 
 def test_hourly_breakpoints_rules_and_rounding(aqi_warehouse: Path) -> None:
@@ -107,8 +128,9 @@ def test_hourly_breakpoints_rules_and_rounding(aqi_warehouse: Path) -> None:
 
 
 def test_daily_o3_8h_above_800(aqi_warehouse: Path) -> None:
-    rows = dict(query(aqi_warehouse, "select station_code, aqi from air.station_daily "
-                                     "where station_code in ('4001A', '4002A')"))
+    rows = dict(
+        query(aqi_warehouse, "select station_code, aqi from air.station_daily where station_code in ('4001A', '4002A')")
+    )
     # 2012: O3 8h > 800 → the O3 1-hour IAQI: 300 + ⌈100·(900 − 800)/200⌉ = 350
     # 2026: O3 8h > 800 → IAQI 300
     assert rows == {"4001A": 350, "4002A": 300}
@@ -128,12 +150,25 @@ def test_2026_hourly_agrees_with_aqi_hub(aqi_warehouse: Path) -> None:
     agree = explained = 0
     failures = []
     for row in _random_rows():
-        values = {"PM2.5": float(row["pm2_5"]), "PM10": float(row["pm10"]), "SO2": float(row["so2"]),
-                  "NO2": float(row["no2"]), "CO": float(row["co"]), "O3": float(row["o3_24h"])}
+        values = {
+            "PM2.5": float(row["pm2_5"]),
+            "PM10": float(row["pm10"]),
+            "SO2": float(row["so2"]),
+            "NO2": float(row["no2"]),
+            "CO": float(row["co"]),
+            "O3": float(row["o3_24h"]),
+        }
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            aqi, iaqi = cal_aqi_cn(values["PM2.5"], values["PM10"], values["SO2"], values["NO2"],
-                                   values["CO"], values["O3"], data_type="hourly")
+            aqi, iaqi = cal_aqi_cn(
+                values["PM2.5"],
+                values["PM10"],
+                values["SO2"],
+                values["NO2"],
+                values["CO"],
+                values["O3"],
+                data_type="hourly",
+            )
             primary = sorted(names[p] for p in cal_primary_pollutant(iaqi))
         ours = computed[row["stationcode"]]
         if (ours[0], ours[1]) == (aqi, primary):
@@ -145,7 +180,9 @@ def test_2026_hourly_agrees_with_aqi_hub(aqi_warehouse: Path) -> None:
             explained += 1
         else:
             failures.append((row, ours, aqi, primary))
-    print(f"compared {len(RANDOM_2026)} random 2026 station-hours with aqi-hub: {agree} equal, "
-          f"{explained} differ only by aqi-hub's floating-point ceiling")
+    print(
+        f"compared {len(RANDOM_2026)} random 2026 station-hours with aqi-hub: {agree} equal, "
+        f"{explained} differ only by aqi-hub's floating-point ceiling"
+    )
     assert failures == []
     assert agree >= len(RANDOM_2026) * 0.95

@@ -40,8 +40,12 @@ def test_ge_suite_mirrors_the_contract() -> None:
     contract = next(c for c in CONTRACTS if c.dataset == "air_station_hourly")
     suite = ge_suite(contract)
     kinds = {e.expectation_type for e in suite.expectations}
-    assert {"expect_column_to_exist", "expect_column_values_to_not_be_null",
-            "expect_column_values_to_be_between", "expect_column_values_to_match_regex"} <= kinds
+    assert {
+        "expect_column_to_exist",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+    } <= kinds
     between = [e for e in suite.expectations if e.expectation_type == "expect_column_values_to_be_between"]
     assert all(abs(e.mostly - 0.95) < 1e-9 for e in between)
 
@@ -49,12 +53,19 @@ def test_ge_suite_mirrors_the_contract() -> None:
 def test_row_rules_name_field_and_value() -> None:
     contract = next(c for c in CONTRACTS if c.dataset == "air_station_hourly")
     frame = pl.DataFrame({f.name: ["1"] for f in contract.fields}).with_columns(
-        pl.lit("2022-01-01T01:00:00").alias("timepoint"), pl.lit("1001A").alias("stationcode"),
-        pl.lit("104.1").alias("longitude"), pl.lit("30.6").alias("latitude"),
-        pl.lit("x1").alias("pm2_5"), pl.lit("-3").alias("no2"))
+        pl.lit("2022-01-01T01:00:00").alias("timepoint"),
+        pl.lit("1001A").alias("stationcode"),
+        pl.lit("104.1").alias("longitude"),
+        pl.lit("30.6").alias("latitude"),
+        pl.lit("x1").alias("pm2_5"),
+        pl.lit("-3").alias("no2"),
+    )
     typed = frame.with_columns([typed_value(f).alias(f"{f.name}__typed") for f in contract.fields])
-    hits = [(r.rule, r.field, typed.select(r.reason).item()) for r in row_rules(contract)
-            if typed.select(r.violation).item()]
+    hits = [
+        (r.rule, r.field, typed.select(r.reason).item())
+        for r in row_rules(contract)
+        if typed.select(r.violation).item()
+    ]
     assert ("type", "pm2_5", "pm2_5=x1 is not a valid number") in hits
     assert any(rule == "range.minimum" and field == "no2" and "no2=-3" in reason for rule, field, reason in hits)
     assert len(hits) == 2

@@ -30,10 +30,19 @@ def test_every_contract_has_its_ingest_asset_sensor_and_blocking_check(definitio
         node = graph.get(key)
         assert node.partitions_def is not None, key
         assert node.owners and node.group_name == contract.department
-        checks = {c.name: c for c in graph.get_check_keys_for_assets({key})} if hasattr(graph, "get_check_keys_for_assets") else None
+        checks = (
+            {c.name: c for c in graph.get_check_keys_for_assets({key})}
+            if hasattr(graph, "get_check_keys_for_assets")
+            else None
+        )
         assert f"{contract.table_name}__landing" in sensors
-        specs = [s for a in definitions.assets if isinstance(a, dg.AssetsDefinition) for s in a.check_specs
-                 if s.asset_key == key]
+        specs = [
+            s
+            for a in definitions.assets
+            if isinstance(a, dg.AssetsDefinition)
+            for s in a.check_specs
+            if s.asset_key == key
+        ]
         assert any(s.name == "contract" and s.blocking for s in specs), key
         del checks
 

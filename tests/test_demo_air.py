@@ -180,9 +180,7 @@ def test_layout_header_and_encoding(demo, sichuan_stations):
     assert [c for c, n in codes.items() if n > 1] and max(codes.values()) == 2
     names = {(r[0], r[1]) for r in rows[1:]}
     renamed = [
-        c
-        for c, ref in sichuan_stations.items()
-        if (c, ref["station_name"].removesuffix("(对照点)")) not in names
+        c for c, ref in sichuan_stations.items() if (c, ref["station_name"].removesuffix("(对照点)")) not in names
     ]
     assert len(renamed) == 1
     assert {r[5] for r in rows[1:]} == {"是", "否"}
@@ -254,9 +252,7 @@ def test_seasons_and_geography(demo):
         x / y
         for f in files["jan"].values()
         for r in f["rows"]
-        if r["area"] == "成都市"
-        and (x := _clean(r["pm2_5"])) is not None
-        and (y := _clean(r["pm10"]))
+        if r["area"] == "成都市" and (x := _clean(r["pm2_5"])) is not None and (y := _clean(r["pm10"]))
     ]
     assert 0.55 <= statistics.median(ratios) <= 0.75
     print(
@@ -366,11 +362,7 @@ def _mess(files: dict, start: dt.date, end: dt.date, sichuan: set[str]) -> Count
             else:
                 assert r["stationcode"] in sichuan
             one = [r[col] for col in ONE_HOUR]
-            if (
-                r["aqi"] == ""
-                and r["primarypollutant"] == ""
-                and all(_num(v) is not None for v in one)
-            ):
+            if r["aqi"] == "" and r["primarypollutant"] == "" and all(_num(v) is not None for v in one):
                 c["blank_aqi"] += 1
             c["blank_values"] += sum(v == "" for v in one)
             for col in VALUE_COLS:

@@ -10,17 +10,31 @@ import pytest
 
 from tests.helpers import ecolake, landing_dir, query, station_row, write_cnemc
 
-SERVED = ["air.station_hourly", "air.station_daily", "air.city_daily", "air.city_monthly", "air.city_yearly",
-          "core.dim_station", "core.dim_region"]
+SERVED = [
+    "air.station_hourly",
+    "air.station_daily",
+    "air.city_daily",
+    "air.city_monthly",
+    "air.city_yearly",
+    "core.dim_station",
+    "core.dim_region",
+]
 
 
 def _fingerprint(warehouse: Path) -> dict[str, tuple]:
     out = {}
     for table in SERVED:
-        cols = [r[0] for r in query(warehouse, "select column_name from information_schema.columns where "
-                                               "table_catalog = 'lake' and table_schema || '.' || table_name = ? "
-                                               "and column_name not in ('delivery_id', 'first_observed_at', "
-                                               "'last_observed_at') order by ordinal_position", [table])]
+        cols = [
+            r[0]
+            for r in query(
+                warehouse,
+                "select column_name from information_schema.columns where "
+                "table_catalog = 'lake' and table_schema || '.' || table_name = ? "
+                "and column_name not in ('delivery_id', 'first_observed_at', "
+                "'last_observed_at') order by ordinal_position",
+                [table],
+            )
+        ]
         out[table] = query(warehouse, f"select count(*), sum(hash({', '.join(cols)})) from {table}")[0]
     return out
 
@@ -43,11 +57,14 @@ def test_materialising_twice_gives_the_same_tables(demo_warehouse: Path) -> None
 
 
 def test_every_batch_reconciles_and_quarantine_rows_say_why(demo_warehouse: Path) -> None:
-    bad = query(demo_warehouse, "select count(*) from catalog.ingest_batches "
-                                "where rows_in <> rows_published + rows_quarantined")[0][0]
+    bad = query(
+        demo_warehouse, "select count(*) from catalog.ingest_batches where rows_in <> rows_published + rows_quarantined"
+    )[0][0]
     assert bad == 0
-    rows = query(demo_warehouse, "select dataset, _source_file, _source_line, rule, reason "
-                                 "from quarantine.env_monitoring__air_station_hourly")
+    rows = query(
+        demo_warehouse,
+        "select dataset, _source_file, _source_line, rule, reason from quarantine.env_monitoring__air_station_hourly",
+    )
     assert rows, "the demo's named mess reaches quarantine"
     for dataset, file, line, rule, reason in rows:
         assert dataset and file.startswith("env_monitoring/air_station_hourly/") and line >= 2 and rule and reason
@@ -55,37 +72,61 @@ def test_every_batch_reconciles_and_quarantine_rows_say_why(demo_warehouse: Path
 
 def test_station_registry_enriches_dim_station(demo_warehouse: Path) -> None:
     in_registry, total, control, cities = query(
-        demo_warehouse, "select count(*) filter (where is_in_registry), count(*), "
-                        "count(*) filter (where is_control_station), count(distinct region_code) from core.dim_station")[0]
+        demo_warehouse,
+        "select count(*) filter (where is_in_registry), count(*), "
+        "count(*) filter (where is_control_station), count(distinct region_code) from core.dim_station",
+    )[0]
     assert in_registry >= 100 and control >= 10 and cities == 21
     # the registry renamed 1909A; the hourly files still carry the old name
-    assert query(demo_warehouse, "select station_name from core.dim_station where station_code = '1909A'")[0][0] \
+    assert (
+        query(demo_warehouse, "select station_name from core.dim_station where station_code = '1909A'")[0][0]
         == "嘉陵区生态环境局"
+    )
 
 
 def test_city_figures_exclude_control_stations_and_other_provinces(demo_warehouse: Path) -> None:
     assert query(demo_warehouse, "select count(*) from air.station_hourly where region_code is null")[0][0] == 0
-    outside = query(demo_warehouse, "select count(*) from raw.env_monitoring__air_station_hourly "
-                                    "where area not like '%州' and area not like '%市'")[0][0]
+    outside = query(
+        demo_warehouse,
+        "select count(*) from raw.env_monitoring__air_station_hourly where area not like '%州' and area not like '%市'",
+    )[0][0]
     assert outside == 0
-    kept_in_raw = query(demo_warehouse, "select count(*) from raw.env_monitoring__air_station_hourly "
-                                        "where area = '重庆市'")[0][0]
-    served = query(demo_warehouse, "select count(*) from air.station_hourly h join core.dim_station s "
-                                   "using (station_code) where s.city_name = '重庆市'")[0][0]
+    kept_in_raw = query(
+        demo_warehouse, "select count(*) from raw.env_monitoring__air_station_hourly where area = '重庆市'"
+    )[0][0]
+    served = query(
+        demo_warehouse,
+        "select count(*) from air.station_hourly h join core.dim_station s "
+        "using (station_code) where s.city_name = '重庆市'",
+    )[0][0]
     assert kept_in_raw > 0 and served == 0
 
 
 def test_a_later_redelivery_supersedes_the_earlier(tmp_path: Path, demo_warehouse: Path) -> None:
     warehouse = tmp_path / "w"
     shutil.copytree(demo_warehouse, warehouse)
-    code, at = query(warehouse, "select station_code, observed_at from air.station_hourly "
-                                "where pm2_5 is not null order by station_code, observed_at limit 1")[0]
+    code, at = query(
+        warehouse,
+        "select station_code, observed_at from air.station_hourly "
+        "where pm2_5 is not null order by station_code, observed_at limit 1",
+    )[0]
     timepoint = at.strftime("%Y-%m-%dT%H:%M:%S")
-    write_cnemc(landing_dir(warehouse) / "redelivered" / "fix.csv",
-                [station_row(timepoint, code, pm2_5=321, pm10=400, so2=5, no2=20, co=0.5, o3=40)])
+    write_cnemc(
+        landing_dir(warehouse) / "redelivered" / "fix.csv",
+        [station_row(timepoint, code, pm2_5=321, pm10=400, so2=5, no2=20, co=0.5, o3=40)],
+    )
     ecolake(warehouse, "materialize")
-    assert query(warehouse, "select count(*) from raw.env_monitoring__air_station_hourly "
-                            "where stationcode = ? and timepoint = ?", [code, at])[0][0] >= 2
-    pm2_5, source = query(warehouse, "select pm2_5, source_file from air.station_hourly "
-                                     "where station_code = ? and observed_at = ?", [code, at])[0]
+    assert (
+        query(
+            warehouse,
+            "select count(*) from raw.env_monitoring__air_station_hourly where stationcode = ? and timepoint = ?",
+            [code, at],
+        )[0][0]
+        >= 2
+    )
+    pm2_5, source = query(
+        warehouse,
+        "select pm2_5, source_file from air.station_hourly where station_code = ? and observed_at = ?",
+        [code, at],
+    )[0]
     assert (pm2_5, source) == (321, "env_monitoring/air_station_hourly/redelivered/fix.csv")

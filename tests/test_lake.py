@@ -13,8 +13,12 @@ from tests.helpers import REPO, env_for
 
 
 def _settings(warehouse: Path) -> Settings:
-    return Settings(warehouse=warehouse, standards_dir=REPO / "standards", contracts_dir=REPO / "contracts",
-                    models_dir=REPO / "models")
+    return Settings(
+        warehouse=warehouse,
+        standards_dir=REPO / "standards",
+        contracts_dir=REPO / "contracts",
+        models_dir=REPO / "models",
+    )
 
 
 def test_extensions_load_from_the_wheels_and_nothing_is_downloaded(tmp_path: Path) -> None:
@@ -27,8 +31,12 @@ def test_extensions_load_from_the_wheels_and_nothing_is_downloaded(tmp_path: Pat
 
 def test_another_process_reads_while_a_writer_commits(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    lake.write_with_retry(lambda con: con.execute(
-        "create schema if not exists raw; create table raw.t as select range as i from range(1000)"), settings)
+    lake.write_with_retry(
+        lambda con: con.execute(
+            "create schema if not exists raw; create table raw.t as select range as i from range(1000)"
+        ),
+        settings,
+    )
     reader = textwrap.dedent("""
         from pipelines import lake
         counts = set()
@@ -38,8 +46,14 @@ def test_another_process_reads_while_a_writer_commits(tmp_path: Path) -> None:
             con.close()
         print(sorted(counts))
     """)
-    proc = subprocess.Popen([sys.executable, "-c", reader], cwd=REPO, env=env_for(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", reader],
+        cwd=REPO,
+        env=env_for(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for _ in range(10):  # the writer keeps committing while the reader reads
         lake.write_with_retry(lambda con: con.execute("insert into raw.t select range from range(100)"), settings)
     out, err = proc.communicate(timeout=120)

@@ -8,8 +8,15 @@ from pathlib import Path
 from tests.helpers import REALDATA, query
 
 # CNEMC's names in `primarypollutant` → served pollutant codes (the test's own reading of the files)
-CNEMC_NAMES = {"细颗粒物(PM2.5)": "pm2_5", "颗粒物(PM10)": "pm10", "臭氧1小时": "o3", "二氧化氮": "no2",
-               "二氧化硫": "so2", "一氧化碳": "co", "臭氧8小时": "o3_8h"}
+CNEMC_NAMES = {
+    "细颗粒物(PM2.5)": "pm2_5",
+    "颗粒物(PM10)": "pm10",
+    "臭氧1小时": "o3",
+    "二氧化氮": "no2",
+    "二氧化硫": "so2",
+    "一氧化碳": "co",
+    "臭氧8小时": "o3_8h",
+}
 
 
 def published_rows() -> list[dict]:
@@ -27,7 +34,8 @@ def test_every_published_hourly_aqi_and_primary_pollutant_is_reproduced(realdata
         (code, at.strftime("%Y-%m-%dT%H:%M:%S")): (aqi, pollutants)
         for code, at, aqi, pollutants in query(
             realdata_warehouse,
-            "select station_code, observed_at, aqi, primary_pollutants from intermediate.int_air__station_hourly_aqi")
+            "select station_code, observed_at, aqi, primary_pollutants from intermediate.int_air__station_hourly_aqi",
+        )
     }
     rows = published_rows()
     mismatches = []
@@ -36,19 +44,24 @@ def test_every_published_hourly_aqi_and_primary_pollutant_is_reproduced(realdata
         names = [n.strip() for n in row["primarypollutant"].split(",") if n.strip()]
         expected_primary = sorted(CNEMC_NAMES[n] for n in names)
         if aqi != int(row["aqi"]) or sorted(pollutants or []) != expected_primary:
-            mismatches.append((row["_file"], row["_line"], row["stationcode"], row["aqi"], aqi,
-                               expected_primary, pollutants))
-    print(f"compared {len(rows)} published hourly AQIs and primary pollutants from "
-          f"{len({r['_file'] for r in rows})} files: {len(rows) - len(mismatches)} equal")
+            mismatches.append(
+                (row["_file"], row["_line"], row["stationcode"], row["aqi"], aqi, expected_primary, pollutants)
+            )
+    print(
+        f"compared {len(rows)} published hourly AQIs and primary pollutants from "
+        f"{len({r['_file'] for r in rows})} files: {len(rows) - len(mismatches)} equal"
+    )
     assert len(rows) > 10_000
     assert mismatches == []
 
 
 def test_blank_published_aqi_is_published_with_the_computed_one(realdata_warehouse: Path) -> None:
-    blank = query(realdata_warehouse,
-                  "select count(*), count(aqi) from air.station_hourly where published_aqi is null "
-                  "and pm2_5 is not null and pm10 is not null and so2 is not null and no2 is not null "
-                  "and co is not null and o3 is not null")[0]
+    blank = query(
+        realdata_warehouse,
+        "select count(*), count(aqi) from air.station_hourly where published_aqi is null "
+        "and pm2_5 is not null and pm10 is not null and so2 is not null and no2 is not null "
+        "and co is not null and o3 is not null",
+    )[0]
     print(f"{blank[0]} Sichuan station-hours with a blank published AQI and all six values: {blank[1]} computed")
     assert blank[0] > 0 and blank[1] == blank[0]
 
@@ -70,9 +83,11 @@ def test_daily_means_equal_the_published_24h_means(realdata_warehouse: Path) -> 
     published = {row["stationcode"]: row for (code, at), row in hourly.items() if at == "2022-01-02T00:00:00"}
     ours = {
         code: dict(zip(("pm2_5", "pm10", "so2", "no2", "co"), values, strict=True))
-        for code, *values in query(realdata_warehouse,
-                                   "select station_code, pm2_5, pm10, so2, no2, co from air.station_daily "
-                                   "where observed_date = date '2022-01-01'")
+        for code, *values in query(
+            realdata_warehouse,
+            "select station_code, pm2_5, pm10, so2, no2, co from air.station_daily "
+            "where observed_date = date '2022-01-01'",
+        )
     }
     compared, mismatches = {}, []
     for code, pub in published.items():
@@ -96,7 +111,9 @@ def test_daily_means_equal_the_published_24h_means(realdata_warehouse: Path) -> 
         half_way = sum(tenths) * 2 % 24 == 0 and sum(tenths) * 2 // 24 % 2 == 1
         if pollutant == "co" and half_way and abs(float(theirs) - mine) <= 0.1 + 1e-9:
             explained.append((code, pollutant, mine, theirs))
-            print(f"explained: {code} CO mean of the published hours {sum(tenths) / 240:.3f} is half-way; "
-                  f"ours {mine} (half to even), CNEMC {theirs} (from unrounded hours)")
+            print(
+                f"explained: {code} CO mean of the published hours {sum(tenths) / 240:.3f} is half-way; "
+                f"ours {mine} (half to even), CNEMC {theirs} (from unrounded hours)"
+            )
     assert compared.get("pm2_5", 0) >= 80
     assert [m for m in mismatches if m not in explained] == []

@@ -16,7 +16,8 @@ def test_changing_one_breakpoint_row_changes_the_aqi(tmp_path: Path, realdata_wa
     rows = list(csv.DictReader(table.open(encoding="utf-8")))
     changed = 0
     for row in rows:  # HJ 633-2012 PM2.5: IAQI 50 at 30 µg/m³ instead of 35
-        if (row["standard_code"], row["pollutant_code"], row["averaging_period"]) == ("HJ 633-2012", "pm2_5", "24h"):
+        row_id = (row["standard_code"], row["pollutant_code"], row["averaging_period"])
+        if row_id == ("HJ 633-2012", "pm2_5", "24h"):
             if row["bp_hi"] == "35":
                 row["bp_hi"] = "30"
                 changed += 1
@@ -33,15 +34,16 @@ def test_changing_one_breakpoint_row_changes_the_aqi(tmp_path: Path, realdata_wa
     copy_realdata(warehouse, "sichuan")
     ecolake(warehouse, "materialize", standards=standards)
 
-    sql = ("select station_code, observed_at, aqi, pm2_5 from air.station_hourly "
-           "where observed_at = timestamp '2022-01-01 12:00'")
+    sql = (
+        "select station_code, observed_at, aqi, pm2_5 from air.station_hourly "
+        "where observed_at = timestamp '2022-01-01 12:00'"
+    )
     before = {(r[0], r[1]): r[2:] for r in query(realdata_warehouse, sql)}
     after = {(r[0], r[1]): r[2:] for r in query(warehouse, sql)}
     differs = [k for k in after if before[k][0] != after[k][0]]
     print(f"{len(after)} station-hours compared, {len(differs)} AQIs changed by the edited row")
     assert differs
-    # a station whose AQI is set by PM2.5 between 35 and 75 now scores on 30 → 75
+    # only PM2.5 scores changed, and every PM2.5 concentration now scores higher (lower breakpoint)
     for key in differs:
-        pm2_5 = after[key][1]
-        assert pm2_5 is not None and pm2_5 > 30
-        assert after[key][0] >= before[key][0]
+        assert after[key][1] is not None
+        assert after[key][0] > before[key][0]

@@ -180,9 +180,7 @@ class AqiStandard:
     incomplete_threshold: float | None  # publish an AQI with a value missing only above this
 
     def in_force(self, day: dt.date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
 
 def load_aqi_standards() -> list[AqiStandard]:
@@ -219,9 +217,7 @@ def load_aqi_standards() -> list[AqiStandard]:
             AqiStandard(
                 code=code,
                 effective_from=dt.date.fromisoformat(rows[0]["effective_from"]),
-                effective_to=dt.date.fromisoformat(rows[0]["effective_to"])
-                if rows[0]["effective_to"]
-                else None,
+                effective_to=dt.date.fromisoformat(rows[0]["effective_to"]) if rows[0]["effective_to"] else None,
                 curves=tuple(curves[c] for c in CHANNELS),
                 incomplete_threshold=float(thr) if thr else None,
             )
@@ -310,10 +306,7 @@ class _Weather:
         phi = np.concatenate([phi, phi])  # V and U
         o0 = first.toordinal() - hw - _AR_LOOKBACK
         eps = np.stack(
-            [
-                _rng(seed, _S_WEATHER, o).standard_normal(2 * comp)
-                for o in range(o0, last.toordinal() + hw + 1)
-            ]
+            [_rng(seed, _S_WEATHER, o).standard_normal(2 * comp) for o in range(o0, last.toordinal() + hw + 1)]
         )
         ar = np.zeros((n_ext, 2 * comp))
         scale = np.sqrt(1 - phi**2)
@@ -328,9 +321,7 @@ class _Weather:
         for f in range(2):
             a = ar[:, f * comp : (f + 1) * comp]
             prov, reg, city = a[:, :1], a[:, 1 : 1 + n_reg], a[:, 1 + n_reg :]
-            out.append(
-                _LOAD["prov"] * prov + _LOAD["region"] * reg[:, region_of] + _LOAD["city"] * city
-            )
+            out.append(_LOAD["prov"] * prov + _LOAD["region"] * reg[:, region_of] + _LOAD["city"] * city)
         self.v, self.u = out  # (days, cities)
 
     def days(self, a: dt.date, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -407,9 +398,7 @@ def _o3_columns(o3: np.ndarray, n_days: int) -> tuple[np.ndarray, ...]:
     win = np.lib.stride_tricks.sliding_window_view(filled, 24, axis=0)
     mx = win.max(axis=-1)  # row j = window ending at row j + 23
     mx = np.where(np.isinf(mx), np.nan, mx)[1:]  # rows 24.. of o3
-    seg = np.concatenate([o3[1:], np.full((1, o3.shape[1]), np.nan)]).reshape(
-        n_days + 1, 24, o3.shape[1]
-    )
+    seg = np.concatenate([o3[1:], np.full((1, o3.shape[1]), np.nan)]).reshape(n_days + 1, 24, o3.shape[1])
     val = np.where(np.isnan(seg), 0.0, seg)
     cnt = (~np.isnan(seg)).astype(np.float64)
     zero = np.zeros((n_days + 1, 1, o3.shape[1]))
@@ -433,9 +422,7 @@ def _fmt_int(x: np.ndarray) -> pl.Series:
 
 def _fmt_tenths(x: np.ndarray) -> pl.Series:
     t = pl.Series(x, nan_to_null=True).cast(pl.Int64)
-    return pl.select(
-        pl.concat_str([t // 10, pl.lit("."), t % 10]).fill_null("").alias("v")
-    ).to_series()
+    return pl.select(pl.concat_str([t // 10, pl.lit("."), t % 10]).fill_null("").alias("v")).to_series()
 
 
 class _Generator:
@@ -446,9 +433,7 @@ class _Generator:
         self.standards = load_aqi_standards()
         self.cities = list(dict.fromkeys(s.area for s in self.stations))
         self.params = _station_params(self.stations, self.cities, seed)
-        self.weather = _Weather(
-            seed, start - dt.timedelta(days=2), end + dt.timedelta(days=1), self.cities
-        )
+        self.weather = _Weather(seed, start - dt.timedelta(days=2), end + dt.timedelta(days=1), self.cities)
         self.diurnal = _diurnal()
         self.prefix = np.array(
             [f"{s.code},{s.longitude},{s.latitude},{s.area},{s.name}" for s in self.stations],
@@ -503,9 +488,7 @@ class _Generator:
         day_idx = np.repeat(np.arange(nd - 2), 24)
         ords = day0.toordinal() + day_idx
         doy = (
-            np.array(
-                [dt.date.fromordinal(o).timetuple().tm_yday for o in range(ords[0], ords[-1] + 1)]
-            )[day_idx]
+            np.array([dt.date.fromordinal(o).timetuple().tm_yday for o in range(ords[0], ords[-1] + 1)])[day_idx]
             + hour_of / 24.0
         )
         years = (ords + hour_of / 24.0 - dt.date(int(_BASE_YEAR), 1, 1).toordinal()) / 365.25
@@ -519,22 +502,12 @@ class _Generator:
         dpm, dno2, dso2, dco, g_o3 = (self.diurnal[i][hour_of][:, None] for i in range(5))
 
         out = np.empty((th, s_n, 6))
-        pm25 = (
-            lv[:, 0]
-            * pm_season
-            * trend
-            * dpm
-            * np.exp(0.42 * v + 0.10 * z[..., PM25] + 0.12 * e[..., PM25])
-        )
+        pm25 = lv[:, 0] * pm_season * trend * dpm * np.exp(0.42 * v + 0.10 * z[..., PM25] + 0.12 * e[..., PM25])
         ratio = p.pm_ratio + 0.05 * winter
         out[..., PM25] = pm25
         out[..., PM10] = pm25 / ratio * np.exp(0.10 * e[..., PM10] + 0.05 * z[..., PM10])
         out[..., NO2] = (
-            lv[:, 1]
-            * np.exp(0.20 * winter)
-            * trend
-            * dno2
-            * np.exp(0.22 * v + 0.10 * z[..., NO2] + 0.15 * e[..., NO2])
+            lv[:, 1] * np.exp(0.20 * winter) * trend * dno2 * np.exp(0.22 * v + 0.10 * z[..., NO2] + 0.15 * e[..., NO2])
         )
         out[..., SO2] = np.minimum(
             lv[:, 2]
@@ -593,9 +566,7 @@ class _Generator:
         v4 = u1 * len(bad_cols)
         bad_col = np.array(bad_cols)[np.minimum(v4.astype(np.int64), len(bad_cols) - 1)]
         frac = v4 - np.floor(v4)
-        bad_val = np.where(
-            frac < 0.5, -(1 + np.floor(frac * 18)), np.where(frac < 0.75, 9999.0, 99999.0)
-        )
+        bad_val = np.where(frac < 0.5, -(1 + np.floor(frac * 18)), np.where(frac < 0.75, 9999.0, 99999.0))
         nn_col = np.minimum((u1 * 6).astype(np.int64), 5)
         nonnum_mask = np.zeros((n_h, s_n, 6), dtype=bool)
         for ch in range(6):
@@ -638,9 +609,7 @@ class _Generator:
 
         # Text.
         idx = np.flatnonzero(kf)
-        tps = np.array(
-            [f"{d.isoformat()}T{h:02d}:00:00" for d in dates for h in range(24)], dtype=object
-        )
+        tps = np.array([f"{d.isoformat()}T{h:02d}:00:00" for d in dates for h in range(24)], dtype=object)
 
         def col(x: np.ndarray) -> np.ndarray:
             return x.reshape(-1)[idx]
@@ -649,9 +618,7 @@ class _Generator:
             s = _fmt_tenths(col(one[..., ch])) if ch == CO else _fmt_int(col(one[..., ch]))
             m = col(nonnum_mask[..., ch])
             if m.any():
-                s = pl.select(
-                    pl.when(pl.Series(m)).then(pl.lit(NON_NUMERIC_TOKEN)).otherwise(s)
-                ).to_series()
+                s = pl.select(pl.when(pl.Series(m)).then(pl.lit(NON_NUMERIC_TOKEN)).otherwise(s)).to_series()
             return s
 
         parts = [
@@ -710,9 +677,7 @@ class _Generator:
             self.counts["negative_values"] -= int((bad[t] & k & (bad_val[t] < 0)).sum())
             self.counts["absurd_values"] -= int((bad[t] & k & (bad_val[t] > 0)).sum())
             self.counts["non_numeric_values"] -= int((nonnum[t] & k).sum())
-            self.counts["blank_values"] -= int(
-                (np.isnan(one[t]) & ~nonnum_mask[t] & k[:, None]).sum()
-            )
+            self.counts["blank_values"] -= int((np.isnan(one[t]) & ~nonnum_mask[t] & k[:, None]).sum())
             self.counts["outside_sichuan_rows"] -= int((k & ~self.sichuan).sum())
 
     def _file_mess(self, a: dt.date, b: dt.date) -> tuple[set, set]:

@@ -27,8 +27,10 @@ create table if not exists {TABLE} (
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists catalog")
     con.execute(DDL)
-    con.execute(f"comment on table {TABLE} is 'One row per ingested delivery (file): status and counts; "
-                "rows_in = rows_published + rows_quarantined always. 每个交付文件一行：状态与行数核对。'")
+    con.execute(
+        f"comment on table {TABLE} is 'One row per ingested delivery (file): status and counts; "
+        "rows_in = rows_published + rows_quarantined always. 每个交付文件一行：状态与行数核对。'"
+    )
 
 
 def ingested_ids(con: duckdb.DuckDBPyConnection, dataset: str) -> set[str]:

@@ -129,21 +129,29 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     con.execute(raw_ddl(contract))
     con.execute(quarantine_ddl(contract))
     batches.ensure(con)
-    existing = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = 'raw' and table_name = ?", [contract.table_name]).fetchall()}
+    existing = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_catalog = current_database() "
+            "and table_schema = 'raw' and table_name = ?",
+            [contract.table_name],
+        ).fetchall()
+    }
     for f in contract.fields:
         if f.name not in existing:
             con.execute(f'alter table {contract.raw_table} add column "{f.name}" {f.duckdb_type}')
-    con.execute(f"comment on table {contract.raw_table} is "
-                f"{_quote(f'{contract.name_zh} / {contract.name_en} — as delivered, contract {contract.id} v{contract.version}')}")
+    raw_comment = f"{contract.name_zh} / {contract.name_en} — as delivered, contract {contract.id} v{contract.version}"
+    con.execute(f"comment on table {contract.raw_table} is {_quote(raw_comment)}")
     for f in contract.fields:
         text = " / ".join(t for t in (f.description_zh, f.description) if t)
         if f.unit:
             text += f" [{f.unit}]"
         con.execute(f'comment on column {contract.raw_table}."{f.name}" is {_quote(text)}')
-    con.execute(f"comment on table {contract.quarantine_table} is "
-                f"{_quote(f'Rows of {contract.table_name} refused by contract {contract.id}: rule, reason, file, line and the delivered record. 隔离区。')}")
+    quarantine_comment = (
+        f"Rows of {contract.table_name} refused by contract {contract.id}: rule, reason, file, "
+        "line and the delivered record. 隔离区。"
+    )
+    con.execute(f"comment on table {contract.quarantine_table} is {_quote(quarantine_comment)}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,38 +161,61 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
 def _apply_rules(contract: Contract, rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(typed rows with a row id, quarantine frame: row id, rule, field, reason)."""
     typed = rows.with_row_index("_row").with_columns(
-        [typed_value(f).alias(f"{f.name}__typed") for f in contract.fields])
+        [typed_value(f).alias(f"{f.name}__typed") for f in contract.fields]
+    )
+    rules = row_rules(contract)
+    # every rule's mask in one parallel pass; reasons are built only for the few rows that fail
+    masks = typed.select(pl.col("_row"), *[r.violation.alias(f"_v{i}") for i, r in enumerate(rules)])
+    flagged = masks.filter(pl.any_horizontal(pl.exclude("_row")))
+    failing = typed.join(flagged, on="_row", how="semi")
+    flags = failing.select("_row").join(flagged, on="_row")
     failures = []
-    for rule in row_rules(contract):
-        hit = typed.filter(rule.violation).select(
-            "_row", pl.lit(rule.rule).alias("rule"), pl.lit(rule.field).alias("field"),
-            rule.reason.alias("reason"))
+    for i, rule in enumerate(rules):
+        hit = failing.filter(flags[f"_v{i}"]).select(
+            "_row", pl.lit(rule.rule).alias("rule"), pl.lit(rule.field).alias("field"), rule.reason.alias("reason")
+        )
         if hit.height:
             failures.append(hit)
     # the same key twice in one delivery with different values: nobody can tell which is right
-    key = contract.primary_key
+    key = [DELIVERY_IDX, *contract.primary_key]
     value_cols = [f.name for f in contract.fields]
-    ok_rows = typed.join(pl.concat(failures).select("_row").unique(), on="_row", how="anti") if failures else typed
+    ok_rows = typed.join(flagged.select("_row"), on="_row", how="anti")
+    repeated = ok_rows.filter(pl.len().over(key) > 1)
     conflicts = (
-        ok_rows.group_by([DELIVERY_IDX, *key])
+        repeated.group_by(key)
         .agg(pl.struct(value_cols).n_unique().alias("_variants"), pl.col("_row"), pl.col(LINE))
         .filter(pl.col("_variants") > 1)
     )
     if conflicts.height:
-        key_text = pl.concat_str([pl.lit(f"{k}=") + pl.col(k).fill_null("") for k in key], separator=", ")
+        key_text = pl.concat_str(
+            [pl.lit(f"{k}=") + pl.col(k).fill_null("") for k in contract.primary_key], separator=", "
+        )
         failures.append(
             conflicts.with_columns(
-                (key_text + pl.lit(" appears on lines ") + pl.col(LINE).cast(pl.List(pl.String)).list.join(", ")
-                 + pl.lit(" of one delivery with different values")).alias("reason"))
+                (
+                    key_text
+                    + pl.lit(" appears on lines ")
+                    + pl.col(LINE).cast(pl.List(pl.String)).list.join(", ")
+                    + pl.lit(" of one delivery with different values")
+                ).alias("reason")
+            )
             .explode("_row")
-            .select("_row", pl.lit("primary_key.conflict").alias("rule"), pl.lit(", ".join(key)).alias("field"),
-                    "reason"))
+            .select(
+                "_row",
+                pl.lit("primary_key.conflict").alias("rule"),
+                pl.lit(", ".join(contract.primary_key)).alias("field"),
+                "reason",
+            )
+        )
     if not failures:
-        return typed, pl.DataFrame(schema={"_row": pl.UInt32, "rule": pl.String, "field": pl.String, "reason": pl.String})
+        return typed, pl.DataFrame(
+            schema={"_row": pl.UInt32, "rule": pl.String, "field": pl.String, "reason": pl.String}
+        )
     all_failures = pl.concat(failures)
     # one quarantine row per delivered row: its first broken rule, and every reason
     per_row = all_failures.group_by("_row", maintain_order=True).agg(
-        pl.col("rule").first(), pl.col("field").first(), pl.col("reason").str.join("; "))
+        pl.col("rule").first(), pl.col("field").first(), pl.col("reason").str.join("; ")
+    )
     return typed, per_row
 
 
@@ -236,8 +267,9 @@ def ingest(
     return report
 
 
-def _ingest_chunk(contract: Contract, deliveries: list[Delivery], settings: Settings,
-                  run_id: str | None) -> IngestReport:
+def _ingest_chunk(
+    contract: Contract, deliveries: list[Delivery], settings: Settings, run_id: str | None
+) -> IngestReport:
     report = IngestReport(contract)
     now = datetime.now(CST).replace(tzinfo=None, microsecond=0)
 
@@ -247,28 +279,46 @@ def _ingest_chunk(contract: Contract, deliveries: list[Delivery], settings: Sett
     # the GIL for most of their work); its verdict is in the report before this returns
     ge_run = _GE_POOL.submit(_ge_validate, contract, typed)
 
-    meta = pl.DataFrame({
-        DELIVERY_IDX: list(range(len(deliveries))),
-        "_delivery_id": [d.delivery_id for d in deliveries],
-        "_source_file": [d.relpath for d in deliveries],
-        "_arrived_at": [d.arrived_at for d in deliveries],
-    }, schema={DELIVERY_IDX: pl.Int64, "_delivery_id": pl.String, "_source_file": pl.String,
-               "_arrived_at": pl.Datetime("us")})
+    meta = pl.DataFrame(
+        {
+            DELIVERY_IDX: list(range(len(deliveries))),
+            "_delivery_id": [d.delivery_id for d in deliveries],
+            "_source_file": [d.relpath for d in deliveries],
+            "_arrived_at": [d.arrived_at for d in deliveries],
+        },
+        schema={
+            DELIVERY_IDX: pl.Int64,
+            "_delivery_id": pl.String,
+            "_source_file": pl.String,
+            "_arrived_at": pl.Datetime("us"),
+        },
+    )
 
     failed_rows = typed.join(failures, on="_row", how="inner")
     record = pl.struct([pl.col(f.name) for f in contract.fields]).struct.json_encode()
-    quarantine = pl.concat([
-        failed_rows.select(DELIVERY_IDX, LINE, "rule", "field", "reason", record.alias("record")),
-        parsed.structural_quarantine,
-    ]).join(meta, on=DELIVERY_IDX).with_columns(
-        pl.lit(contract.table_name).alias("dataset"),
-        pl.lit(now).alias("_quarantined_at"),
+    quarantine = (
+        pl.concat(
+            [
+                failed_rows.select(DELIVERY_IDX, LINE, "rule", "field", "reason", record.alias("record")),
+                parsed.structural_quarantine,
+            ]
+        )
+        .join(meta, on=DELIVERY_IDX)
+        .with_columns(
+            pl.lit(contract.table_name).alias("dataset"),
+            pl.lit(now).alias("_quarantined_at"),
+        )
     )
     published = typed.join(failures.select("_row"), on="_row", how="anti")
-    published_out = published.select(
-        [pl.col(f"{f.name}__typed").cast(f.polars_type).alias(f.name) for f in contract.fields]
-        + [pl.col(DELIVERY_IDX), pl.col(LINE).alias("_source_line")]
-    ).join(meta, on=DELIVERY_IDX).with_columns(pl.lit(now).alias("_ingested_at")).drop(DELIVERY_IDX)
+    published_out = (
+        published.select(
+            [pl.col(f"{f.name}__typed").cast(f.polars_type).alias(f.name) for f in contract.fields]
+            + [pl.col(DELIVERY_IDX), pl.col(LINE).alias("_source_line")]
+        )
+        .join(meta, on=DELIVERY_IDX)
+        .with_columns(pl.lit(now).alias("_ingested_at"))
+        .drop(DELIVERY_IDX)
+    )
 
     n_pub = dict(published.group_by(DELIVERY_IDX).len().iter_rows())
     n_quar = dict(quarantine.group_by(DELIVERY_IDX).len().iter_rows())
@@ -279,20 +329,23 @@ def _ingest_chunk(contract: Contract, deliveries: list[Delivery], settings: Sett
     report.quarantine_by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())
 
     dataset_name = f"{contract.department}/{contract.dataset}"
-    batch_frame = pl.DataFrame({
-        "delivery_id": [b.delivery.delivery_id for b in report.batches],
-        "dataset": [dataset_name] * len(report.batches),
-        "source_file": [b.delivery.relpath for b in report.batches],
-        "arrived_at": [b.delivery.arrived_at for b in report.batches],
-        "ingested_at": [now] * len(report.batches),
-        "status": [b.status for b in report.batches],
-        "rows_in": [b.rows_in for b in report.batches],
-        "rows_published": [b.rows_published for b in report.batches],
-        "rows_quarantined": [b.rows_quarantined for b in report.batches],
-        "error": [b.error for b in report.batches],
-        "contract_version": [contract.version] * len(report.batches),
-        "run_id": [run_id] * len(report.batches),
-    }, schema_overrides={"error": pl.String, "run_id": pl.String})
+    batch_frame = pl.DataFrame(
+        {
+            "delivery_id": [b.delivery.delivery_id for b in report.batches],
+            "dataset": [dataset_name] * len(report.batches),
+            "source_file": [b.delivery.relpath for b in report.batches],
+            "arrived_at": [b.delivery.arrived_at for b in report.batches],
+            "ingested_at": [now] * len(report.batches),
+            "status": [b.status for b in report.batches],
+            "rows_in": [b.rows_in for b in report.batches],
+            "rows_published": [b.rows_published for b in report.batches],
+            "rows_quarantined": [b.rows_quarantined for b in report.batches],
+            "error": [b.error for b in report.batches],
+            "contract_version": [contract.version] * len(report.batches),
+            "run_id": [run_id] * len(report.batches),
+        },
+        schema_overrides={"error": pl.String, "run_id": pl.String},
+    )
 
     quarantine_out = quarantine.select(list(QUARANTINE_COLUMNS))
     raw_arrow = published_out.select([f.name for f in contract.fields] + list(LINEAGE_COLUMNS)).to_arrow()
@@ -310,9 +363,15 @@ def _ingest_chunk(contract: Contract, deliveries: list[Delivery], settings: Sett
 
     lake.write_with_retry(write, settings)
     report.ge_success, report.ge_failures = ge_run.result()
-    log.info("%s: %d files, %d rows in, %d published, %d quarantined, %d rejected files",
-             dataset_name, len(deliveries), report.rows_in, report.rows_published,
-             report.rows_quarantined, len(report.rejected))
+    log.info(
+        "%s: %d files, %d rows in, %d published, %d quarantined, %d rejected files",
+        dataset_name,
+        len(deliveries),
+        report.rows_in,
+        report.rows_published,
+        report.rows_quarantined,
+        len(report.rejected),
+    )
     return report
 
 
@@ -324,11 +383,13 @@ def ingested_delivery_ids(contract: Contract, settings: Settings) -> set[str]:
     try:
         exists = con.execute(
             "select count(*) from information_schema.tables where table_catalog = current_database() "
-            "and table_schema = 'catalog' and table_name = 'ingest_batches'").fetchone()[0]
+            "and table_schema = 'catalog' and table_name = 'ingest_batches'"
+        ).fetchone()[0]
         if not exists:
             return set()
-        rows = con.execute(f"select delivery_id from {batches.TABLE} where dataset = ?",
-                           [f"{contract.department}/{contract.dataset}"]).fetchall()
+        rows = con.execute(
+            f"select delivery_id from {batches.TABLE} where dataset = ?", [f"{contract.department}/{contract.dataset}"]
+        ).fetchall()
         return {r[0] for r in rows}
     finally:
         con.close()

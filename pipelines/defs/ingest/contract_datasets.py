@@ -6,7 +6,6 @@ Adding a dataset means adding its contract: this module turns every
 from the contract's SLA, and a sensor on ``landing/<department>/<dataset>/``.
 """
 
-
 import hashlib
 from datetime import datetime
 
@@ -30,7 +29,7 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
     @dg.asset(
         key=asset_key(contract),
         description=f"{contract.name_zh} / {contract.name_en}: landing files → contract "
-                    f"{contract.id} → {contract.raw_table} (+ {contract.quarantine_table}).",
+        f"{contract.id} → {contract.raw_table} (+ {contract.quarantine_table}).",
         partitions_def=arrival_days,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=LAKE_WRITER_POOL,
@@ -43,10 +42,15 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
             "quarantine_table": contract.quarantine_table,
             "tolerated_quarantine_share": contract.tolerated_quarantine_share,
         },
-        check_specs=[dg.AssetCheckSpec(
-            "contract", asset=asset_key(contract), blocking=True,
-            description="Every file readable and each batch's quarantined share within the contract's "
-                        "tolerance; the Great Expectations suite passes.")],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "contract",
+                asset=asset_key(contract),
+                blocking=True,
+                description="Every file readable and each batch's quarantined share within the contract's "
+                "tolerance; the Great Expectations suite passes.",
+            )
+        ],
     )
     def _ingest(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = get_settings()
@@ -55,11 +59,16 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
         todo = [d for d in pending_deliveries(current, settings) if arrival_partition(d.arrival_day) in wanted]
         report = ingest(current, todo, settings, run_id=context.run_id)
         problems = [f"rejected: {b.error}" for b in report.rejected]
-        problems += [f"{b.delivery.relpath}: {b.quarantined_share:.1%} quarantined > tolerated "
-                     f"{current.tolerated_quarantine_share:.1%}" for b in report.over_tolerance]
+        problems += [
+            f"{b.delivery.relpath}: {b.quarantined_share:.1%} quarantined > tolerated "
+            f"{current.tolerated_quarantine_share:.1%}"
+            for b in report.over_tolerance
+        ]
         problems += report.ge_failures
-        context.log.info(f"{current.table_name}: {len(todo)} files, {report.rows_in} rows in, "
-                         f"{report.rows_published} published, {report.rows_quarantined} quarantined")
+        context.log.info(
+            f"{current.table_name}: {len(todo)} files, {report.rows_in} rows in, "
+            f"{report.rows_published} published, {report.rows_quarantined} quarantined"
+        )
         return dg.MaterializeResult(
             metadata={
                 "files": len(todo),
@@ -69,13 +78,15 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
                 "rejected_files": len(report.rejected),
                 "quarantine_by_rule": dg.MetadataValue.json(report.quarantine_by_rule),
             },
-            check_results=[dg.AssetCheckResult(
-                check_name="contract",
-                passed=report.passed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description="; ".join(problems[:20]) or "all batches within the contract",
-                metadata={"problems": len(problems), "ge_success": report.ge_success},
-            )],
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="contract",
+                    passed=report.passed,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    description="; ".join(problems[:20]) or "all batches within the contract",
+                    metadata={"problems": len(problems), "ge_success": report.ge_success},
+                )
+            ],
         )
 
     return _ingest
@@ -86,8 +97,12 @@ def build_freshness_check(contract: Contract) -> dg.AssetChecksDefinition | None
         return None
     column, max_age = contract.freshness_element, contract.freshness_max_age_hours
 
-    @dg.asset_check(asset=asset_key(contract), name="freshness", blocking=False,
-                    description=f"Newest {column} no older than {max_age:g} h (contract SLA; warning only).")
+    @dg.asset_check(
+        asset=asset_key(contract),
+        name="freshness",
+        blocking=False,
+        description=f"Newest {column} no older than {max_age:g} h (contract SLA; warning only).",
+    )
     def _freshness() -> dg.AssetCheckResult:
         con = lake.connect(get_settings(), read_only=True)
         try:
@@ -111,7 +126,7 @@ def build_landing_sensor(contract: Contract) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"{contract.table_name}__landing",
         description=f"New files under landing/{contract.department}/{contract.dataset}/ → ingest and "
-                    "everything downstream, one run per batch of arrivals.",
+        "everything downstream, one run per batch of arrivals.",
         target=dg.AssetSelection.assets(asset_key(contract)).downstream(),
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,

@@ -1,6 +1,5 @@
 """The dbt project as assets: staging, intermediate, core and theme models; dbt tests as checks."""
 
-
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,8 +44,11 @@ def defs() -> dg.Definitions:
 
     return dg.Definitions(
         assets=[dbt_models],
-        resources={"dbt": DbtCliResource(project_dir=project, profiles_dir=str(settings.dbt_dir),
-                                         dbt_executable=str(dbt_executable()))},
+        resources={
+            "dbt": DbtCliResource(
+                project_dir=project, profiles_dir=str(settings.dbt_dir), dbt_executable=str(dbt_executable())
+            )
+        },
     )
 
 

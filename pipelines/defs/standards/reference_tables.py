@@ -1,6 +1,5 @@
 """The standards tables (standards/standards.yaml) as assets ``[standards, <table>]`` in the lake."""
 
-
 import dagster as dg
 
 from pipelines import lake, standards
