@@ -32,6 +32,8 @@ class StandardTable:
     description: str
     source: str
     version: str | None
+    effective_from: str | None = None
+    effective_to: str | None = None
     columns: tuple[StandardColumn, ...] = field(default_factory=tuple)
 
     @property
@@ -55,6 +57,8 @@ def load_catalog(standards_dir: Path) -> list[StandardTable]:
                 description=entry.get("description", ""),
                 source=entry.get("source", ""),
                 version=entry.get("version"),
+                effective_from=str(entry["effective_from"]) if entry.get("effective_from") else None,
+                effective_to=str(entry["effective_to"]) if entry.get("effective_to") else None,
                 columns=tuple(StandardColumn(**c) for c in entry["columns"]),
             )
         )
@@ -92,7 +96,28 @@ def load_table(con: duckdb.DuckDBPyConnection, table: StandardTable) -> int:
     for col in table.columns:
         if col.description:
             con.execute(f"comment on column {table.qualified_name}.{col.name} is {_sql_str(col.description)}")
-    return con.execute(f"select count(*) from {table.qualified_name}").fetchone()[0]
+    rows = con.execute(f"select count(*) from {table.qualified_name}").fetchone()[0]
+    _record(con, table, rows)
+    return rows
+
+
+CATALOG_TABLE = f"{SCHEMA}.standard_tables"
+
+
+def _record(con: duckdb.DuckDBPyConnection, table: StandardTable, rows: int) -> None:
+    """One row per standards table: what it is, which version, from when, from which file."""
+    con.execute(
+        f"""create table if not exists {CATALOG_TABLE} (
+            table_name varchar, title_zh varchar, description varchar, source varchar, version varchar,
+            effective_from date, effective_to date, file varchar, file_sha256 varchar, row_count bigint,
+            loaded_at timestamp)"""
+    )
+    con.execute(f"delete from {CATALOG_TABLE} where table_name = ?", [table.name])
+    con.execute(
+        f"insert into {CATALOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
+        [table.name, table.title_zh, table.description, table.source, table.version, table.effective_from,
+         table.effective_to, table.file.name, file_digest(table.file), rows],
+    )
 
 
 def file_digest(path: Path) -> str:

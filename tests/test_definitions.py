@@ -30,11 +30,6 @@ def test_every_contract_has_its_ingest_asset_sensor_and_blocking_check(definitio
         node = graph.get(key)
         assert node.partitions_def is not None, key
         assert node.owners and node.group_name == contract.department
-        checks = (
-            {c.name: c for c in graph.get_check_keys_for_assets({key})}
-            if hasattr(graph, "get_check_keys_for_assets")
-            else None
-        )
         assert f"{contract.table_name}__landing" in sensors
         specs = [
             s
@@ -44,7 +39,6 @@ def test_every_contract_has_its_ingest_asset_sensor_and_blocking_check(definitio
             if s.asset_key == key
         ]
         assert any(s.name == "contract" and s.blocking for s in specs), key
-        del checks
 
 
 def test_every_check_targets_a_real_asset(definitions: dg.Definitions) -> None:
@@ -84,3 +78,28 @@ def test_asset_graph_snapshot(definitions: dg.Definitions) -> None:
         path.parent.mkdir(exist_ok=True)
         path.write_text(json.dumps(snapshot, indent=1, ensure_ascii=False) + "\n")
     assert snapshot == json.loads(path.read_text())
+
+
+def test_landing_sensor_asks_for_one_run_over_the_arrival_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from pipelines.contracts import load_contract
+    from pipelines.defs.ingest.contract_datasets import build_landing_sensor
+    from tests.helpers import landing_dir, station_row, write_cnemc
+
+    monkeypatch.setenv("ECOLAKE_WAREHOUSE", str(tmp_path))
+    contract = load_contract(REPO / "contracts" / "env_monitoring" / "air_station_hourly.odcs.yaml")
+    sensor = build_landing_sensor(contract)
+    assert isinstance(sensor(dg.build_sensor_context()), dg.SkipReason)
+
+    older = write_cnemc(landing_dir(tmp_path) / "a.csv", [station_row("2022-01-01T01:00:00", "1001A", pm2_5=1)])
+    three_days_ago = time.time() - 3 * 86400
+    os.utime(older, (three_days_ago, three_days_ago))
+    write_cnemc(landing_dir(tmp_path) / "b.csv", [station_row("2022-01-01T02:00:00", "1001A", pm2_5=1)])
+    request = sensor(dg.build_sensor_context())
+    assert isinstance(request, dg.RunRequest)
+    start = request.tags["dagster/asset_partition_range_start"]
+    end = request.tags["dagster/asset_partition_range_end"]
+    assert start < end and request.tags["ecolake/files"] == "2"
+    assert sensor(dg.build_sensor_context()).run_key == request.run_key  # same pending files, same run key
