@@ -117,10 +117,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     proc = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True)
 
     def stop(*_: object) -> None:
+        # dagster dev shuts its webserver, daemon and code servers down on SIGINT
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, signal.SIGINT)
         except ProcessLookupError:
-            pass
+            return
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
 
     signal.signal(signal.SIGTERM, stop)
     try:
