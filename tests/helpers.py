@@ -118,18 +118,23 @@ def station_row(timepoint: str, code: str, *, area: str = "成都市", name: str
     return row
 
 
-def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    """Read the lake of a scratch warehouse through the lake module, read-only."""
-    from pipelines import lake
+def settings_for(warehouse: Path):
+    """Settings of a scratch warehouse with the repo's standards, contracts and models."""
     from pipelines.settings import Settings
 
-    settings = Settings(
+    return Settings(
         warehouse=warehouse,
         standards_dir=REPO / "standards",
         contracts_dir=REPO / "contracts",
         models_dir=REPO / "models",
     )
-    con = lake.connect(settings, read_only=True)
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Read the lake of a scratch warehouse through the lake module, read-only."""
+    from pipelines import lake
+
+    con = lake.connect(settings_for(warehouse), read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     except duckdb.Error as exc:

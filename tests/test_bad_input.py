@@ -10,26 +10,16 @@ import pytest
 from pipelines.contracts import load_contract
 from pipelines.ingest.deliveries import discover
 from pipelines.ingest.engine import ingest
-from pipelines.settings import Settings
-from tests.helpers import CNEMC_HEADER, REPO, ecolake, landing_dir, query, station_row, write_cnemc
+from tests.helpers import CNEMC_HEADER, REPO, ecolake, landing_dir, query, settings_for, station_row, write_cnemc
 
 CONTRACT = REPO / "contracts" / "env_monitoring" / "air_station_hourly.odcs.yaml"
 T = "2022-05-01T10:00:00"
 GOOD = {"pm2_5": 30, "pm10": 50, "so2": 5, "no2": 20, "co": 0.6, "o3": 80}
 
 
-def _settings(warehouse: Path) -> Settings:
-    return Settings(
-        warehouse=warehouse,
-        standards_dir=REPO / "standards",
-        contracts_dir=REPO / "contracts",
-        models_dir=REPO / "models",
-    )
-
-
 def _ingest(warehouse: Path):
     contract = load_contract(CONTRACT)
-    settings = _settings(warehouse)
+    settings = settings_for(warehouse)
     return ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
 
 
@@ -160,7 +150,7 @@ def test_ingest_is_idempotent_per_delivery(tmp_path: Path) -> None:
     contract = load_contract(CONTRACT)
     from pipelines.ingest.engine import pending_deliveries
 
-    assert pending_deliveries(contract, _settings(tmp_path)) == []
+    assert pending_deliveries(contract, settings_for(tmp_path)) == []
 
 
 @pytest.mark.parametrize("exit_expected", [1])

@@ -8,21 +8,11 @@ import textwrap
 from pathlib import Path
 
 from pipelines import lake
-from pipelines.settings import Settings
-from tests.helpers import REPO, env_for
-
-
-def _settings(warehouse: Path) -> Settings:
-    return Settings(
-        warehouse=warehouse,
-        standards_dir=REPO / "standards",
-        contracts_dir=REPO / "contracts",
-        models_dir=REPO / "models",
-    )
+from tests.helpers import REPO, env_for, settings_for
 
 
 def test_extensions_load_from_the_wheels_and_nothing_is_downloaded(tmp_path: Path) -> None:
-    con = lake.connect(_settings(tmp_path))
+    con = lake.connect(settings_for(tmp_path))
     loaded = dict(con.execute("select extension_name, install_path from duckdb_extensions() where loaded").fetchall())
     assert "ducklake" in loaded and "sqlite_scanner" in loaded
     assert con.execute("select current_setting('autoinstall_known_extensions')").fetchone()[0] is False
@@ -30,7 +20,7 @@ def test_extensions_load_from_the_wheels_and_nothing_is_downloaded(tmp_path: Pat
 
 
 def test_another_process_reads_while_a_writer_commits(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = settings_for(tmp_path)
     lake.write_with_retry(
         lambda con: con.execute(
             "create schema if not exists raw; create table raw.t as select range as i from range(1000)"
