@@ -40,7 +40,12 @@ class _ProgressHandler(logging.Handler):
             check = f"{data.asset_key.to_user_string()}:{data.check_name}"
             if data.passed and not check.endswith(":contract"):
                 return  # passing dbt tests are many; failures and contract checks are shown
-            status = "passed" if data.passed else f"FAILED ({data.severity.value})"
+            if data.passed:
+                status = "passed"
+            elif data.severity.value == "WARN":
+                status = "warning (not blocking)"
+            else:
+                status = "FAILED"
             print(f"{elapsed} ☑ {check} {status}", file=sys.stderr, flush=True)
             return
         detail = ""

@@ -115,8 +115,18 @@ def _record(con: duckdb.DuckDBPyConnection, table: StandardTable, rows: int) -> 
     con.execute(f"delete from {CATALOG_TABLE} where table_name = ?", [table.name])
     con.execute(
         f"insert into {CATALOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_localtimestamp())",
-        [table.name, table.title_zh, table.description, table.source, table.version, table.effective_from,
-         table.effective_to, table.file.name, file_digest(table.file), rows],
+        [
+            table.name,
+            table.title_zh,
+            table.description,
+            table.source,
+            table.version,
+            table.effective_from,
+            table.effective_to,
+            table.file.name,
+            file_digest(table.file),
+            rows,
+        ],
     )
 
 

@@ -113,7 +113,10 @@ def test_a_later_redelivery_supersedes_the_earlier(tmp_path: Path, demo_warehous
     timepoint = at.strftime("%Y-%m-%dT%H:%M:%S")
     write_cnemc(
         landing_dir(warehouse) / "redelivered" / "fix.csv",
-        [station_row(timepoint, code, pm2_5=321, pm10=400, so2=5, no2=20, co=0.5, o3=40)],
+        [
+            station_row(timepoint, code, pm2_5=321, pm10=400, so2=5, no2=20, co=0.5, o3=40),
+            station_row("2031-01-01T01:00:00", code, pm2_5=10),  # a clock far ahead: flagged, kept
+        ],
     )
     ecolake(warehouse, "materialize")
     assert (
@@ -130,3 +133,6 @@ def test_a_later_redelivery_supersedes_the_earlier(tmp_path: Path, demo_warehous
         [code, at],
     )[0]
     assert (pm2_5, source) == (321, "env_monitoring/air_station_hourly/redelivered/fix.csv")
+    assert query(
+        warehouse, "select is_future_dated from air.station_hourly where observed_at = timestamp '2031-01-01 01:00'"
+    ) == [(True,)]
