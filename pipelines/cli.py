@@ -2,7 +2,9 @@
 
     ecolake demo-data [--start DATE --end DATE --seed N]   write demo deliveries into landing/
     ecolake materialize                                      run every asset for what is in landing/
-    ecolake serve                                            Dagster UI + daemon (sensors) on :3000
+    ecolake serve [--sql-port N]                             SQL gateway (:5433) + Dagster UI and daemon (:3000)
+    ecolake users add NAME --department D --role R [--regions CODES]   (password from stdin)
+    ecolake users list | disable NAME | passwd NAME
     ecolake up                                               demo-data (if landing is empty) + materialize + serve
     ecolake batches                                          ingest batches per dataset and status
 
@@ -106,33 +108,79 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from serving.pgwire.server import Gateway, GatewayConfig
+
     settings = get_settings()
     prepare_instance(settings)
-    from pipelines.dbt_project import prepare
+    proc = None
+    if not args.no_dagster:
+        from pipelines.dbt_project import prepare
 
-    prepare(settings)
-    dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
-    command = [dagster, "dev", "-m", "pipelines.definitions", "-h", args.host, "-p", str(args.dagster_port)]
-    print(f"Dagster UI: http://{args.host}:{args.dagster_port}  (Ctrl-C stops)", file=sys.stderr)
-    proc = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True)
+        prepare(settings)
+        dagster = shutil.which("dagster", path=os.path.dirname(sys.executable)) or "dagster"
+        command = [dagster, "dev", "-m", "pipelines.definitions", "-h", args.host, "-p", str(args.dagster_port)]
+        print(f"Dagster UI: http://{args.host}:{args.dagster_port}", file=sys.stderr)
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True)
 
-    def stop(*_: object) -> None:
-        # dagster dev shuts its webserver, daemon and code servers down on SIGINT
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-        except ProcessLookupError:
+    def stop_dagster() -> None:
+        if proc is None or proc.poll() is not None:
             return
         try:
+            os.killpg(proc.pid, signal.SIGINT)  # dagster dev shuts its processes down on SIGINT
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
-    signal.signal(signal.SIGTERM, stop)
+    gateway = Gateway(GatewayConfig(settings, host=args.host, port=args.sql_port))
+    print(f"SQL gateway: postgresql://<user>@{args.host}:{args.sql_port}/ecolake  (Ctrl-C stops)", file=sys.stderr)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stopping.set)
+        await gateway.start()
+        try:
+            await stopping.wait()
+        finally:
+            await gateway.stop()
+
     try:
-        return proc.wait()
+        asyncio.run(run())
     except KeyboardInterrupt:
-        stop()
-        return proc.wait()
+        pass
+    finally:
+        stop_dagster()
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from serving import users
+
+    settings = get_settings()
+    try:
+        if args.action == "add":
+            password = sys.stdin.readline().rstrip("\n")
+            regions = [r for r in (args.regions or "").split(",") if r]
+            users.add_user(settings, args.name, password, department=args.department, role=args.role, regions=regions)
+            print(f"user {args.name} added ({args.role}, {args.department})")
+        elif args.action == "passwd":
+            users.set_password(settings, args.name, sys.stdin.readline().rstrip("\n"))
+            print(f"password of {args.name} changed")
+        elif args.action == "disable":
+            users.set_disabled(settings, args.name)
+            print(f"user {args.name} disabled")
+        else:
+            for u in users.load_users(settings).values():
+                state = "disabled" if u.disabled else "active"
+                print(f"{u.name:20} {u.role:9} {u.department:20} {','.join(u.regions) or 'all regions':20} {state}")
+    except users.UserError as exc:
+        print(f"ecolake users: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -175,19 +223,28 @@ def main(argv: list[str] | None = None) -> int:
     def add_serve_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--dagster-port", type=int, default=3000)
+        p.add_argument("--sql-port", type=int, default=5433)
+        p.add_argument("--no-dagster", action="store_true", help="serve SQL only")
 
     p = sub.add_parser("demo-data", help="write demo deliveries into landing/")
     add_demo_args(p)
     p.set_defaults(func=cmd_demo_data)
     p = sub.add_parser("materialize", help="run every asset for what is in landing/")
     p.set_defaults(func=cmd_materialize)
-    p = sub.add_parser("serve", help="Dagster UI and daemon (sensors)")
+    p = sub.add_parser("serve", help="SQL gateway, Dagster UI and daemon (sensors)")
     add_serve_args(p)
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("up", help="demo data, materialise, serve")
     add_demo_args(p)
     add_serve_args(p)
     p.set_defaults(func=cmd_up)
+    p = sub.add_parser("users", help="gateway users (password read from stdin)")
+    p.add_argument("action", choices=["add", "list", "disable", "passwd"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--department", default="")
+    p.add_argument("--role", default="analyst")
+    p.add_argument("--regions", help="comma-separated GB/T 2260 codes")
+    p.set_defaults(func=cmd_users)
     p = sub.add_parser("batches", help="ingest batches per dataset")
     p.set_defaults(func=cmd_batches)
     args = parser.parse_args(argv)

@@ -1,0 +1,506 @@
+"""The SQL gateway: a PostgreSQL protocol v3 server over the lake (asyncio; DuckDB work in threads).
+
+One session per connection, each with its own read-only lake connection. Statements are parsed
+and checked by ``serving.policy`` before DuckDB sees them; session statements (SET, SHOW, BEGIN…)
+are answered here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import secrets
+import struct
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from pipelines import lake
+from pipelines.settings import Settings
+from serving import policy
+from serving.pgwire import messages as m
+from serving.pgwire.scram import ScramError, ScramExchange, Secret, make_secret
+from serving.pgwire.types import encode_rows, pg_type
+from serving.users import User, load_users
+
+log = logging.getLogger("ecolake.gateway")
+
+DATABASE = "ecolake"
+SERVER_VERSION = "15.8 (ecolake)"
+
+
+class ProtocolError(Exception):
+    pass
+
+
+class QueryError(Exception):
+    def __init__(self, sqlstate: str, text: str) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+
+
+@dataclass
+class Prepared:
+    sql: str
+    param_oids: list[int]
+    plan: policy.Plan | None
+
+
+@dataclass
+class Portal:
+    prepared: Prepared
+    params: list[object]
+    result_formats: list[int]
+    table: pa.Table | None = None
+    offset: int = 0
+    tag: str | None = None
+
+
+@dataclass
+class GatewayConfig:
+    settings: Settings
+    host: str = "127.0.0.1"
+    port: int = 5433
+    max_connections: int = 64
+    statement_timeout_s: float = 300.0
+
+
+@dataclass
+class Session:
+    user: User
+    params: dict[str, str]
+    con: duckdb.DuckDBPyConnection
+    pid: int
+    secret: int
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+    portals: dict[str, Portal] = field(default_factory=dict)
+    in_transaction: bool = False
+    failed_transaction: bool = False
+
+
+def _startup_parameters(user: str, app: str) -> dict[str, str]:
+    return {
+        "server_version": SERVER_VERSION,
+        "server_encoding": "UTF8",
+        "client_encoding": "UTF8",
+        "DateStyle": "ISO, MDY",
+        "TimeZone": "Asia/Shanghai",
+        "integer_datetimes": "on",
+        "standard_conforming_strings": "on",
+        "IntervalStyle": "postgres",
+        "is_superuser": "off",
+        "session_authorization": user,
+        "application_name": app,
+        "default_transaction_read_only": "on",
+        "in_hot_standby": "off",
+    }
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.sessions: dict[tuple[int, int], Session] = {}
+        self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.config.host, self.config.port)
+        log.info("SQL gateway on %s:%d, database %s", self.config.host, self.config.port, DATABASE)
+
+    async def serve_forever(self) -> None:
+        await self.start()
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def stop(self) -> None:
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()
+
+    # ---------------------------------------------------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session: Session | None = None
+        try:
+            session = await self._startup(reader, writer)
+            if session is not None:
+                await self._loop(session, reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except ProtocolError as exc:
+            writer.write(m.error_response("08P01", str(exc), severity="FATAL"))
+        except Exception as exc:  # a bug must not take the server down
+            log.exception("connection failed")
+            writer.write(m.error_response("XX000", f"internal error: {exc}", severity="FATAL"))
+        finally:
+            if session is not None:
+                self.sessions.pop((session.pid, session.secret), None)
+                session.con.close()
+            try:
+                await writer.drain()
+                writer.close()
+            except (ConnectionError, RuntimeError):
+                pass
+
+    async def _read_startup(self, reader: asyncio.StreamReader) -> tuple[int, bytes]:
+        (length,) = struct.unpack("!i", await reader.readexactly(4))
+        if not 8 <= length <= 10_000:
+            raise ProtocolError(f"invalid startup packet length {length}")
+        body = await reader.readexactly(length - 4)
+        (code,) = struct.unpack_from("!i", body)
+        return code, body[4:]
+
+    async def _startup(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Session | None:
+        code, body = await self._read_startup(reader)
+        while code in (m.SSL_REQUEST, m.GSSENC_REQUEST):
+            writer.write(b"N")  # no TLS certificate configured: a clean refusal, the client may go on
+            await writer.drain()
+            code, body = await self._read_startup(reader)
+        if code == m.CANCEL_REQUEST:
+            pid, key = struct.unpack("!ii", body[:8])
+            target = self.sessions.get((pid, key))
+            if target is not None:
+                target.con.interrupt()
+            return None
+        if code != m.PROTOCOL_3:
+            raise ProtocolError(f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}")
+        parts = body.split(b"\0")
+        params = {parts[i].decode(): parts[i + 1].decode() for i in range(0, len(parts) - 1, 2) if parts[i]}
+        user_name = params.get("user", "")
+        database = params.get("database", user_name)
+        if len(self.sessions) >= self.config.max_connections:
+            writer.write(m.error_response("53300", "too many connections", severity="FATAL"))
+            return None
+        users = load_users(self.config.settings)
+        user = users.get(user_name)
+        # authenticate first, so that the answer does not tell which user names exist
+        secret = Secret.parse(user.secret) if user else Secret.parse(_DUMMY_SECRET)
+        if not await self._scram(reader, writer, secret) or user is None or user.disabled:
+            writer.write(
+                m.error_response("28P01", f'password authentication failed for user "{user_name}"', severity="FATAL")
+            )
+            return None
+        if database != DATABASE:
+            writer.write(m.error_response("3D000", f'database "{database}" does not exist', severity="FATAL"))
+            return None
+        writer.write(m.authentication(0))
+        con = await asyncio.to_thread(lake.connect, self.config.settings, read_only=True)
+        session = Session(user, params, con, next(self._pids), secrets.randbits(31))
+        self.sessions[(session.pid, session.secret)] = session
+        for name, value in _startup_parameters(user.name, params.get("application_name", "")).items():
+            writer.write(m.parameter_status(name, value))
+        writer.write(m.backend_key_data(session.pid, session.secret))
+        writer.write(m.ready_for_query(b"I"))
+        await writer.drain()
+        return session
+
+    async def _scram(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, secret: Secret) -> bool:
+        writer.write(m.authentication(10, m.cstr("SCRAM-SHA-256") + b"\0"))
+        await writer.drain()
+        kind, body = await _read_message(reader)
+        if kind != b"p":
+            raise ProtocolError("expected SASLInitialResponse")
+        r = m.Reader(body)
+        mechanism = r.cstr()
+        if mechanism != "SCRAM-SHA-256":
+            raise ProtocolError(f"unsupported SASL mechanism {mechanism}")
+        n = r.int32()
+        exchange = ScramExchange(secret)
+        try:
+            server_first = exchange.server_first_message(r.bytes(n).decode())
+        except ScramError:
+            return False
+        writer.write(m.authentication(11, server_first.encode()))
+        await writer.drain()
+        kind, body = await _read_message(reader)
+        if kind != b"p":
+            raise ProtocolError("expected SASLResponse")
+        try:
+            server_final = exchange.server_final_message(body.decode())
+        except ScramError:
+            return False
+        writer.write(m.authentication(12, server_final.encode()))
+        return True
+
+    # ---------------------------------------------------------------------------------------------
+
+    async def _loop(self, s: Session, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        skipping = False  # after an error in the extended protocol, skip to Sync
+        while True:
+            kind, body = await _read_message(reader)
+            if kind == b"X":
+                return
+            if skipping and kind not in (b"S",):
+                continue
+            try:
+                if kind == b"Q":
+                    await self._simple_query(s, m.Reader(body).cstr(), writer)
+                    writer.write(m.ready_for_query(self._status(s)))
+                elif kind == b"P":
+                    self._parse(s, m.Reader(body))
+                    writer.write(m.parse_complete())
+                elif kind == b"B":
+                    self._bind(s, m.Reader(body))
+                    writer.write(m.bind_complete())
+                elif kind == b"D":
+                    await self._describe(s, m.Reader(body), writer)
+                elif kind == b"E":
+                    r = m.Reader(body)
+                    await self._execute_portal(s, r.cstr(), r.int32(), writer)
+                elif kind == b"C":
+                    r = m.Reader(body)
+                    which, name = r.bytes(1), r.cstr()
+                    (s.prepared if which == b"S" else s.portals).pop(name, None)
+                    writer.write(m.close_complete())
+                elif kind == b"S":
+                    skipping = False
+                    s.portals.pop("", None)
+                    writer.write(m.ready_for_query(self._status(s)))
+                elif kind == b"H":
+                    pass
+                else:
+                    raise QueryError("08P01", f"unexpected message type {kind!r}")
+            except QueryError as exc:
+                if s.in_transaction:
+                    s.failed_transaction = True
+                writer.write(m.error_response(exc.sqlstate, str(exc)))
+                if kind == b"Q":
+                    writer.write(m.ready_for_query(self._status(s)))
+                else:
+                    skipping = True
+            await writer.drain()
+
+    @staticmethod
+    def _status(s: Session) -> bytes:
+        if s.failed_transaction:
+            return b"E"
+        return b"T" if s.in_transaction else b"I"
+
+    # ---------------------------------------------------------------------------------------------
+    # simple query
+
+    async def _simple_query(self, s: Session, sql: str, writer: asyncio.StreamWriter) -> None:
+        plans = self._plan(s, sql)
+        if not plans:
+            writer.write(m.empty_query_response())
+            return
+        for plan in plans:
+            table, tag = await self._run(s, plan, [])
+            if table is not None:
+                writer.write(_row_description(table, []))
+                for row in encode_rows(table, []):
+                    writer.write(row)
+                tag = tag or f"SELECT {table.num_rows}"
+            writer.write(m.command_complete(tag or "SELECT 0"))
+
+    def _plan(self, s: Session, sql: str) -> list[policy.Plan]:
+        try:
+            return policy.plan(sql, s.user, s.params)
+        except policy.Refused as exc:
+            self._audit(s, sql, 0, 0, refused=str(exc))
+            raise QueryError(exc.sqlstate, str(exc)) from exc
+
+    async def _run(self, s: Session, plan: policy.Plan, params: list[object]) -> tuple[pa.Table | None, str | None]:
+        if s.failed_transaction and plan.kind not in ("rollback", "commit"):
+            raise QueryError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+        if plan.kind != "query":
+            result = self._session_statement(s, plan)
+            self._audit(s, plan.original, 0.0, 0)
+            return result
+        started = time.monotonic()
+        try:
+            table = await asyncio.wait_for(
+                asyncio.to_thread(_fetch, s.con, plan.sql, params), self.config.statement_timeout_s
+            )
+        except TimeoutError as exc:
+            s.con.interrupt()
+            self._audit(s, plan.original, time.monotonic() - started, 0, refused="statement timeout")
+            raise QueryError("57014", "canceling statement due to statement timeout") from exc
+        except duckdb.InterruptException as exc:
+            raise QueryError("57014", "canceling statement due to user request") from exc
+        except duckdb.Error as exc:
+            self._audit(s, plan.original, time.monotonic() - started, 0, refused=f"error: {exc}")
+            raise QueryError(_sqlstate(exc), str(exc).split("\n")[0]) from exc
+        self._audit(s, plan.original, time.monotonic() - started, table.num_rows)
+        return table, None
+
+    def _session_statement(self, s: Session, plan: policy.Plan) -> tuple[pa.Table | None, str | None]:
+        if plan.kind == "begin":
+            s.in_transaction = True
+            return None, "BEGIN"
+        if plan.kind in ("commit", "rollback"):
+            tag = "ROLLBACK" if plan.kind == "rollback" or s.failed_transaction else "COMMIT"
+            s.in_transaction = s.failed_transaction = False
+            return None, tag
+        if plan.kind == "set":
+            s.params[plan.name] = plan.value or ""
+            return None, "SET"
+        if plan.kind == "show":
+            value = s.params.get(plan.name) or _startup_parameters(s.user.name, "").get(plan.name, "")
+            return pa.table({plan.name: pa.array([value], pa.string())}), "SHOW"
+        if plan.kind == "discard":
+            s.prepared.clear()
+            s.portals.clear()
+            return None, "DISCARD ALL"
+        raise QueryError("0A000", f"{plan.kind} is not supported")
+
+    # ---------------------------------------------------------------------------------------------
+    # extended query
+
+    def _parse(self, s: Session, r: m.Reader) -> None:
+        name, sql = r.cstr(), r.cstr()
+        oids = [r.uint32() for _ in range(r.int16())]
+        plans = self._plan(s, sql)
+        if len(plans) > 1:
+            raise QueryError("42601", "cannot insert multiple commands into a prepared statement")
+        s.prepared[name] = Prepared(sql, oids, plans[0] if plans else None)
+
+    def _bind(self, s: Session, r: m.Reader) -> None:
+        portal, statement = r.cstr(), r.cstr()
+        prepared = s.prepared.get(statement)
+        if prepared is None:
+            raise QueryError("26000", f'prepared statement "{statement}" does not exist')
+        formats = [r.int16() for _ in range(r.int16())]
+        params: list[object] = []
+        for i in range(r.int16()):
+            n = r.int32()
+            raw = None if n == -1 else r.bytes(n)
+            fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
+            oid = prepared.param_oids[i] if i < len(prepared.param_oids) else 0
+            params.append(_decode_param(raw, fmt, oid))
+        result_formats = [r.int16() for _ in range(r.int16())]
+        s.portals[portal] = Portal(prepared, params, result_formats)
+
+    async def _describe(self, s: Session, r: m.Reader, writer: asyncio.StreamWriter) -> None:
+        which, name = r.bytes(1), r.cstr()
+        if which == b"S":
+            prepared = s.prepared.get(name)
+            if prepared is None:
+                raise QueryError("26000", f'prepared statement "{name}" does not exist')
+            n = prepared.plan.n_params if prepared.plan else 0
+            oids = [
+                prepared.param_oids[i] if i < len(prepared.param_oids) and prepared.param_oids[i] else 25
+                for i in range(n)
+            ]
+            writer.write(m.parameter_description(oids))
+            shape = await self._shape(s, prepared, [None] * n)
+            writer.write(_row_description(shape, []) if shape is not None else m.no_data())
+            return
+        portal = s.portals.get(name)
+        if portal is None:
+            raise QueryError("34000", f'portal "{name}" does not exist')
+        if portal.table is None and portal.prepared.plan is not None:
+            portal.table, portal.tag = await self._run(s, portal.prepared.plan, portal.params)
+        if portal.table is None:
+            writer.write(m.no_data())
+        else:
+            writer.write(_row_description(portal.table, portal.result_formats))
+
+    async def _shape(self, s: Session, prepared: Prepared, params: list[object]) -> pa.Table | None:
+        plan = prepared.plan
+        if plan is None or plan.kind not in ("query", "show"):
+            return None
+        if plan.kind == "show":
+            return pa.table({plan.name: pa.array([], pa.string())})
+        try:
+            return await asyncio.to_thread(_fetch, s.con, f"select * from ({plan.sql}) limit 0", params)
+        except duckdb.Error as exc:
+            raise QueryError(_sqlstate(exc), str(exc).split("\n")[0]) from exc
+
+    async def _execute_portal(self, s: Session, name: str, max_rows: int, writer: asyncio.StreamWriter) -> None:
+        portal = s.portals.get(name)
+        if portal is None:
+            raise QueryError("34000", f'portal "{name}" does not exist')
+        plan = portal.prepared.plan
+        if plan is None:
+            writer.write(m.empty_query_response())
+            return
+        if portal.table is None and portal.tag is None:
+            portal.table, portal.tag = await self._run(s, plan, portal.params)
+        if portal.table is None:
+            writer.write(m.command_complete(portal.tag or "SELECT 0"))
+            return
+        table = portal.table
+        end = table.num_rows if max_rows <= 0 else min(table.num_rows, portal.offset + max_rows)
+        for row in encode_rows(table.slice(portal.offset, end - portal.offset), portal.result_formats):
+            writer.write(row)
+        sent = end - portal.offset
+        portal.offset = end
+        if end < table.num_rows:
+            writer.write(m.portal_suspended())
+        else:
+            writer.write(m.command_complete(portal.tag if portal.tag == "SHOW" else f"SELECT {portal.offset}"))
+        del sent
+
+    # ---------------------------------------------------------------------------------------------
+
+    def _audit(self, s: Session, sql: str, seconds: float, rows: int, *, refused: str | None = None) -> None:
+        from serving.audit import record
+
+        record(self.config.settings, user=s.user.name, sql=sql, seconds=seconds, rows=rows, refused=refused)
+
+
+# a well-formed secret no password matches: unknown users go through the same exchange
+_DUMMY_SECRET = make_secret(secrets.token_urlsafe(32))
+
+
+async def _read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    kind = await reader.readexactly(1)
+    (length,) = struct.unpack("!i", await reader.readexactly(4))
+    if length < 4 or length > 64 * 1024 * 1024:
+        raise ProtocolError(f"invalid message length {length}")
+    return kind, await reader.readexactly(length - 4)
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pa.Table:
+    return con.execute(sql, params).to_arrow_table() if params else con.execute(sql).to_arrow_table()
+
+
+def _row_description(table: pa.Table, formats: list[int]) -> bytes:
+    fields = []
+    for i, f in enumerate(table.schema):
+        pg = pg_type(f.type)
+        fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
+        fields.append((f.name, pg.oid, pg.size, pg.modifier, fmt))
+    return m.row_description(fields)
+
+
+def _decode_param(raw: bytes | None, fmt: int, oid: int) -> object:
+    if raw is None:
+        return None
+    if fmt == 0:
+        return raw.decode()
+    if oid == 23:
+        return struct.unpack("!i", raw)[0]
+    if oid == 20:
+        return struct.unpack("!q", raw)[0]
+    if oid == 21:
+        return struct.unpack("!h", raw)[0]
+    if oid == 701:
+        return struct.unpack("!d", raw)[0]
+    if oid == 700:
+        return struct.unpack("!f", raw)[0]
+    if oid == 16:
+        return raw != b"\x00"
+    if oid in (25, 1043, 0, 19):
+        return raw.decode()
+    raise QueryError("22P03", f"binary parameters of type oid {oid} are not supported")
+
+
+def _sqlstate(exc: duckdb.Error) -> str:
+    if isinstance(exc, duckdb.CatalogException):
+        return "42P01"
+    if isinstance(exc, duckdb.BinderException):
+        return "42703"
+    if isinstance(exc, duckdb.ParserException):
+        return "42601"
+    if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+        return "22P02"
+    if isinstance(exc, duckdb.OutOfRangeException):
+        return "22003"
+    return "XX000"

@@ -1,0 +1,140 @@
+"""The SQL gateway with a real PostgreSQL driver (psycopg 3) against a real lake."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from serving.pgwire.server import Gateway, GatewayConfig
+from serving.users import add_user
+from tests.helpers import settings_for
+
+PASSWORD = "correct horse battery"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def gateway(realdata_warehouse: Path):
+    settings = settings_for(realdata_warehouse)
+    add_user(settings, "analyst1", PASSWORD, department="env_monitoring", role="analyst")
+    port = _free_port()
+    gw = Gateway(GatewayConfig(settings, port=port))
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(gw.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield {"port": port, "settings": settings}
+    asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+
+
+def _connect(gateway: dict, **kw) -> psycopg.Connection:
+    args = {
+        "host": "127.0.0.1",
+        "port": gateway["port"],
+        "dbname": "ecolake",
+        "user": "analyst1",
+        "password": PASSWORD,
+        "sslmode": "prefer",
+        "connect_timeout": 10,
+    } | kw
+    return psycopg.connect(**args)
+
+
+def test_scram_login_and_startup_parameters(gateway: dict) -> None:
+    with _connect(gateway) as con:
+        info = con.info
+        assert info.parameter_status("server_version").startswith("15.")
+        assert info.parameter_status("client_encoding") == "UTF8"
+        assert info.parameter_status("integer_datetimes") == "on"
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        _connect(gateway, password="wrong password")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        _connect(gateway, user="nobody")
+    with pytest.raises(psycopg.OperationalError, match='database "postgres" does not exist'):
+        _connect(gateway, dbname="postgres")
+
+
+def test_query_returns_the_lake_rows_with_types(gateway: dict) -> None:
+    with _connect(gateway, autocommit=True) as con:
+        rows = con.execute(
+            "select station_code, observed_at, aqi, pm2_5, primary_pollutants, aqi_standard "
+            "from air.station_hourly where station_code = '1431A' order by observed_at limit 3"
+        ).fetchall()
+        assert len(rows) == 3
+        code, at, aqi, pm2_5, primary, standard = rows[0]
+        assert code == "1431A" and at.year == 2022 and isinstance(aqi, int) and isinstance(pm2_5, float)
+        assert isinstance(primary, list) and standard == "HJ 633-2012"
+        daily = con.execute(
+            "select observed_date, pm2_5 from air.city_daily where region_code = %s", ["510100"]
+        ).fetchall()
+        assert str(daily[0][1]) == "70.0"
+
+
+def test_extended_protocol_binary_and_prepared(gateway: dict) -> None:
+    with _connect(gateway, autocommit=True) as con:
+        cur = con.cursor(binary=True)
+        for _ in range(7):  # past psycopg's prepare threshold: a named server-side statement
+            cur.execute("select count(*), max(aqi) from air.station_hourly where region_code = %s", ["510100"])
+            n, top = cur.fetchone()
+        assert n > 100 and top > 50
+
+
+def test_session_statements_and_errors(gateway: dict) -> None:
+    with _connect(gateway) as con:
+        con.execute("set application_name = 'pytest'")
+        assert con.execute("show application_name").fetchone()[0] == "pytest"
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            con.execute("select * from air.no_such_table")
+        con.rollback()
+        assert con.execute("select 1 + 1").fetchone()[0] == 2
+
+
+REFUSED = [
+    "select * from read_csv('/etc/passwd')",
+    "select * from read_parquet('warehouse/lake/**/*.parquet')",
+    "select * from glob('/*')",
+    "select * from air.station_hourly at (version => 1)",
+    "select * from ducklake_snapshots('lake')",
+    "install httpfs",
+    "load spatial",
+    "attach 'x.db' as x",
+    "copy air.station_hourly to '/tmp/x.csv'",
+    "set threads = 1",
+    "create table air.x (a int)",
+    "drop table air.station_hourly",
+    "insert into air.station_hourly select * from air.station_hourly",
+    "select * from raw.env_monitoring__air_station_hourly",
+    "select * from quarantine.env_monitoring__air_station_hourly",
+    "select * from other.main.t",
+]
+
+
+@pytest.mark.parametrize("sql", REFUSED)
+def test_adversarial_statements_are_refused_and_audited(gateway: dict, sql: str) -> None:
+    with _connect(gateway, autocommit=True) as con:
+        with pytest.raises(psycopg.Error) as info:
+            con.execute(sql)
+        assert info.value.sqlstate in ("42501", "42601"), (sql, info.value.sqlstate, str(info.value))
+    audit = (gateway["settings"].warehouse / "security" / "audit.log").read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in audit]
+    assert any(e["statement"] == sql and e["refused"] for e in entries), sql
