@@ -7,6 +7,8 @@
     ecolake users list | disable NAME | passwd NAME
     ecolake up                                               demo-data (if landing is empty) + materialize + serve
     ecolake batches                                          ingest batches per dataset and status
+    ecolake reingest DEPARTMENT/DATASET [--status held,rejected] [--delivery ID]
+                                                             re-run batches after a contract/standard fix
 
 Every command works on $ECOLAKE_WAREHOUSE (default: the repo's warehouse/).
 """
@@ -195,6 +197,32 @@ def cmd_up(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
+def cmd_reingest(args: argparse.Namespace) -> int:
+    from pipelines.contracts import load_contracts
+    from pipelines.ingest.engine import reingest
+
+    settings = get_settings()
+    contracts = {f"{c.department}/{c.dataset}": c for c in load_contracts(settings.contracts_dir)}
+    if args.dataset not in contracts:
+        print(
+            f"ecolake reingest: no contract for {args.dataset} (known: {', '.join(sorted(contracts))})", file=sys.stderr
+        )
+        return 2
+    report = reingest(
+        contracts[args.dataset],
+        settings,
+        statuses=tuple(args.status.split(",")),
+        delivery_ids=tuple(args.delivery or ()),
+    )
+    held = len(report.over_tolerance)
+    print(
+        f"{args.dataset}: {len(report.batches)} batches re-run: {report.rows_in} rows in, "
+        f"{report.rows_published} published, {report.rows_quarantined} quarantined, "
+        f"{len(report.rejected)} rejected, {held} held. Run `ecolake materialize` to rebuild the models."
+    )
+    return 0 if report.passed else 1
+
+
 def cmd_batches(args: argparse.Namespace) -> int:
     from pipelines import lake
 
@@ -245,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--role", default="analyst")
     p.add_argument("--regions", help="comma-separated GB/T 2260 codes")
     p.set_defaults(func=cmd_users)
+    p = sub.add_parser("reingest", help="re-run batches after a contract or standard was fixed")
+    p.add_argument("dataset", help="department/dataset, e.g. env_monitoring/air_station_hourly")
+    p.add_argument("--status", default="held,rejected", help="which batches (comma-separated statuses)")
+    p.add_argument("--delivery", action="append", help="only this delivery id (repeatable)")
+    p.set_defaults(func=cmd_reingest)
     p = sub.add_parser("batches", help="ingest batches per dataset")
     p.set_defaults(func=cmd_batches)
     args = parser.parse_args(argv)

@@ -87,6 +87,21 @@ def _daily_o3_rows(day: str, code: str) -> list[tuple[str, dict]]:
     ]
 
 
+def _o3_peak_with_a_missing_hour() -> list[tuple[str, dict]]:
+    """2022-03-03, station 4003A: O3 200 at hours 13–19 and 50 otherwise, the row of hour 20 missing.
+    The 8-hour mean ending at 20:00 has 7 hours (13–19), all 200: the day's maximum is 200 although
+    no row is labelled 20:00. (Ending 19:00: (50 + 7·200)/8 = 181.25; ending 21:00: 1250/7 = 178.6.)"""
+    rows = []
+    for h in range(1, 25):
+        if h == 20:
+            continue
+        at = "2022-03-04T00:00:00" if h == 24 else f"2022-03-03T{h:02d}:00:00"
+        rows.append(
+            (at, station_row(at, "4003A", pm2_5=10, pm10=20, so2=5, no2=10, co=0.5, o3=200 if 13 <= h <= 19 else 50))
+        )
+    return rows
+
+
 @pytest.fixture(scope="module")
 def aqi_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = tmp_path_factory.mktemp("aqi")
@@ -100,6 +115,8 @@ def aqi_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for day, code in (("2022-03-02", "4001A"), ("2026-06-02", "4002A")):
         for at, row in _daily_o3_rows(day, code):
             by_time.setdefault(at, []).append(row)
+    for at, row in _o3_peak_with_a_missing_hour():
+        by_time.setdefault(at, []).append(row)
     for at, rows in by_time.items():
         write_cnemc(folder / f"{at.replace(':', '')}.csv", rows)
     ecolake(warehouse, "materialize")
@@ -128,12 +145,23 @@ def test_hourly_breakpoints_rules_and_rounding(aqi_warehouse: Path) -> None:
 
 
 def test_daily_o3_8h_above_800(aqi_warehouse: Path) -> None:
-    rows = dict(
-        query(aqi_warehouse, "select station_code, aqi from air.station_daily where station_code in ('4001A', '4002A')")
-    )
-    # 2012: O3 8h > 800 → the O3 1-hour IAQI: 300 + ⌈100·(900 − 800)/200⌉ = 350
-    # 2026: O3 8h > 800 → IAQI 300
-    assert rows == {"4001A": 350, "4002A": 300}
+    rows = {
+        code: (aqi, primary)
+        for code, aqi, primary in query(
+            aqi_warehouse,
+            "select station_code, aqi, primary_pollutants from air.station_daily "
+            "where station_code in ('4001A', '4002A')",
+        )
+    }
+    # 2012: O3 8h > 800 → the O3 8-hour IAQI is the 1-hour one: 300 + ⌈100·(900 − 800)/200⌉ = 350,
+    #       so both O3 entries are primary (without the rule, O3 8h would have no IAQI at all)
+    # 2026: O3 8h > 800 → IAQI 300 (no 1-hour O3 in the 2026 daily AQI)
+    assert rows == {"4001A": (350, ["o3", "o3_8h"]), "4002A": (300, ["o3_8h"])}
+
+
+def test_daily_max_8h_mean_ending_at_a_missing_hour(aqi_warehouse: Path) -> None:
+    rows = query(aqi_warehouse, "select o3_8h from air.station_daily where station_code = '4003A'")
+    assert rows == [(200,)]
 
 
 def test_2026_hourly_agrees_with_aqi_hub(aqi_warehouse: Path) -> None:

@@ -85,19 +85,19 @@ def test_missing_column_is_a_rejected_batch(tmp_path: Path) -> None:
 
 
 def test_truncated_file_quarantines_the_cut_line(tmp_path: Path) -> None:
-    path = write_cnemc(landing_dir(tmp_path) / "cut.csv", _good_rows(5))
+    path = write_cnemc(landing_dir(tmp_path) / "cut.csv", _good_rows(30))
     path.write_bytes(path.read_bytes()[:-25])  # the last line loses its end
     _ingest(tmp_path)
     status, rows_in, published, quarantined, _ = _batches(tmp_path)["cut.csv"]
-    assert (status, rows_in, published, quarantined) == ("published", 5, 4, 1)
+    assert (status, rows_in, published, quarantined) == ("published", 30, 29, 1)
     ((file, line, dataset, rule, field, reason),) = _quarantine(tmp_path)
     assert (file.endswith("cut.csv"), line, dataset, rule) == (
         True,
-        6,
+        31,
         "env_monitoring__air_station_hourly",
         "structure.truncated",
     )
-    assert "line 6" in reason
+    assert "line 31" in reason
     _assert_reconciles(tmp_path)
 
 
@@ -131,7 +131,7 @@ def test_too_many_bad_rows_fail_the_contract_check(tmp_path: Path) -> None:
 
 
 def test_duplicate_station_hours_in_one_delivery(tmp_path: Path) -> None:
-    rows = _good_rows(30)
+    rows = _good_rows(60)
     exact = dict(rows[0])
     conflicting = dict(rows[1]) | {"pm2_5": 99}
     write_cnemc(landing_dir(tmp_path) / "dups.csv", rows + [exact, conflicting])
@@ -139,8 +139,8 @@ def test_duplicate_station_hours_in_one_delivery(tmp_path: Path) -> None:
     status, rows_in, published, quarantined, _ = _batches(tmp_path)["dups.csv"]
     # the exact repeat is published (superseded by its later line when modelled); the conflicting
     # pair cannot be told apart and both lines go to quarantine
-    assert (status, rows_in, published, quarantined) == ("published", 32, 30, 2)
-    assert [(q[1], q[3]) for q in _quarantine(tmp_path)] == [(3, "primary_key.conflict"), (33, "primary_key.conflict")]
+    assert (status, rows_in, published, quarantined) == ("published", 62, 60, 2)
+    assert [(q[1], q[3]) for q in _quarantine(tmp_path)] == [(3, "primary_key.conflict"), (63, "primary_key.conflict")]
     _assert_reconciles(tmp_path)
 
 
@@ -164,3 +164,84 @@ def test_materialize_fails_and_blocks_models_when_the_contract_check_fails(tmp_p
     assert "blocking check failed: env_monitoring/air_station_hourly:contract" in proc.stderr
     served = query(tmp_path, "select count(*) from information_schema.tables where table_schema = 'air'")[0][0]
     assert served == 0  # downstream models did not run
+
+
+def test_an_unbalanced_quote_or_bare_cr_line_ends_do_not_stop_other_files(tmp_path: Path) -> None:
+    good = write_cnemc(landing_dir(tmp_path) / "good.csv", _good_rows(40))
+    quoted = write_cnemc(landing_dir(tmp_path) / "quote.csv", _good_rows(40))
+    lines = quoted.read_text(encoding="utf-8").split("\n")
+    lines[5] = lines[5].replace("测试点", '测"试点')
+    quoted.write_text("\n".join(lines), encoding="utf-8")
+    cr_only = write_cnemc(landing_dir(tmp_path) / "cr.csv", _good_rows(40))
+    cr_only.write_bytes(cr_only.read_bytes().replace(b"\n", b"\r"))
+    report = _ingest(tmp_path)
+    batches = _batches(tmp_path)
+    assert batches["good.csv"][:4] == ("published", 40, 40, 0)
+    assert batches["cr.csv"][:4] == ("published", 40, 40, 0)
+    assert batches["quote.csv"][:4] == ("published", 40, 39, 1)
+    assert [(q[1], q[3]) for q in _quarantine(tmp_path)] == [(6, "structure.quote")]
+    assert report.rows_in == 120
+    del good
+    _assert_reconciles(tmp_path)
+
+
+def test_a_touched_file_is_the_same_delivery_and_a_changed_one_is_new(tmp_path: Path) -> None:
+    import os
+
+    path = write_cnemc(landing_dir(tmp_path) / "a.csv", _good_rows(3))
+    _ingest(tmp_path)
+    contract = load_contract(CONTRACT)
+    from pipelines.ingest.engine import pending_deliveries
+
+    later = path.stat().st_mtime + 3600
+    os.utime(path, (later, later))
+    assert pending_deliveries(contract, settings_for(tmp_path)) == []
+    write_cnemc(path, _good_rows(4))
+    assert [d.relpath for d in pending_deliveries(contract, settings_for(tmp_path))] == [
+        "env_monitoring/air_station_hourly/a.csv"
+    ]
+
+
+def test_a_held_batch_is_never_served_until_it_is_re_run(tmp_path: Path) -> None:
+    import shutil
+
+    rows = _good_rows(10)
+    rows[0]["pm2_5"] = "n/a"  # 1 of 10 rows: above the 5 % the contract tolerates
+    write_cnemc(landing_dir(tmp_path) / "held.csv", rows)
+    write_cnemc(landing_dir(tmp_path) / "fine.csv", _good_rows(40, "2022-05-01T11:00:00"))
+    assert ecolake(tmp_path, "materialize", check=False).returncode == 1
+    assert ecolake(tmp_path, "materialize").returncode == 0  # nothing new: passes, still not serving it
+    served = query(tmp_path, "select observed_at::varchar, count(*) from air.station_hourly group by 1 order by 1")
+    assert served == [("2022-05-01 11:00:00", 40)]
+    assert _batches(tmp_path)["held.csv"][0] == "held"
+
+    # the contract is changed to tolerate more, and the held batch is re-run
+    contracts = tmp_path / "contracts"
+    shutil.copytree(REPO / "contracts", contracts)
+    path = contracts / "env_monitoring" / "air_station_hourly.odcs.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("value: 0.05}", "value: 0.2}"), encoding="utf-8")
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"ECOLAKE_WAREHOUSE": str(tmp_path), "ECOLAKE_CONTRACTS": str(contracts)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "reingest", "env_monitoring/air_station_hourly"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    statuses = query(
+        tmp_path,
+        "select status, rows_in, rows_published, rows_quarantined, reprocesses is not null "
+        "from catalog.ingest_batches where source_file like '%held.csv' order by status",
+    )
+    assert statuses == [("published", 10, 9, 1, True), ("reprocessed", 10, 9, 1, False)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "materialize"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    served = query(tmp_path, "select observed_at::varchar, count(*) from air.station_hourly group by 1 order by 1")
+    assert served == [("2022-05-01 10:00:00", 9), ("2022-05-01 11:00:00", 40)]

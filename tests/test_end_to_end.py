@@ -84,22 +84,45 @@ def test_station_registry_enriches_dim_station(demo_warehouse: Path) -> None:
     )
 
 
-def test_city_figures_exclude_control_stations_and_other_provinces(demo_warehouse: Path) -> None:
-    assert query(demo_warehouse, "select count(*) from air.station_hourly where region_code is null")[0][0] == 0
-    outside = query(
+def test_city_figures_are_the_mean_of_non_control_stations(demo_warehouse: Path) -> None:
+    from collections import defaultdict
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    stations = query(
         demo_warehouse,
-        "select count(*) from raw.env_monitoring__air_station_hourly where area not like '%州' and area not like '%市'",
-    )[0][0]
-    assert outside == 0
+        "select d.region_code, d.observed_date, d.pm2_5, s.is_control_station from air.station_daily d "
+        "join core.dim_station s using (station_code) where d.pm2_5 is not null",
+    )
+    values: dict[tuple, list] = defaultdict(list)
+    with_control: dict[tuple, list] = defaultdict(list)
+    for region, day, pm2_5, is_control in stations:
+        with_control[(region, day)].append(Decimal(pm2_5))
+        if not is_control:
+            values[(region, day)].append(Decimal(pm2_5))
+    city = {
+        (r, d): v for r, d, v in query(demo_warehouse, "select region_code, observed_date, pm2_5 from air.city_daily")
+    }
+    differs = 0
+    for key, vals in values.items():
+        expected = (sum(vals) / len(vals)).quantize(Decimal("1"), rounding=ROUND_HALF_EVEN)
+        assert city[key] == expected, key
+        everyone = (sum(with_control[key]) / len(with_control[key])).quantize(Decimal("1"), rounding=ROUND_HALF_EVEN)
+        differs += everyone != expected
+    print(f"{len(values)} city-days checked; {differs} would differ if control stations counted")
+    assert len(values) > 60 and differs > 0
+
+
+def test_other_provinces_stay_in_raw_and_out_of_the_theme(demo_warehouse: Path) -> None:
     kept_in_raw = query(
         demo_warehouse, "select count(*) from raw.env_monitoring__air_station_hourly where area = '重庆市'"
     )[0][0]
     served = query(
         demo_warehouse,
-        "select count(*) from air.station_hourly h join core.dim_station s "
-        "using (station_code) where s.city_name = '重庆市'",
+        "select count(*) from air.station_hourly h join core.dim_station s using (station_code) "
+        "where s.city_name = '重庆市'",
     )[0][0]
     assert kept_in_raw > 0 and served == 0
+    assert query(demo_warehouse, "select count(*) from air.station_hourly where region_code is null")[0][0] == 0
 
 
 def test_a_later_redelivery_supersedes_the_earlier(tmp_path: Path, demo_warehouse: Path) -> None:

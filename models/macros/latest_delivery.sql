@@ -1,8 +1,12 @@
-{# The current version of each key: a later delivery (by arrival time) supersedes an earlier one;
+{# The current version of each key among the rows of published batches (a held, rejected or
+   reprocessed batch is never served): a later delivery (by arrival time) supersedes an earlier one;
    within one delivery the later line wins (exact repeats, e.g. a file listing every row twice). #}
 {% macro latest_delivery(relation, key_columns) -%}
     select *
     from {{ relation }}
+    where delivery_id in (
+        select delivery_id from {{ source('catalog', 'ingest_batches') }} where status = 'published'
+    )
     qualify row_number() over (
         partition by {{ key_columns | join(', ') }}
         order by arrived_at desc, delivery_id desc, source_line desc

@@ -1,4 +1,9 @@
-"""Deliveries: the files under ``landing/<department>/<dataset>/``, each with an id and arrival time."""
+"""Deliveries: the files under ``landing/<department>/<dataset>/``, each with an id and arrival time.
+
+A delivery's id comes from its path and its content: a file touched or copied with new times is
+the same delivery; a file whose content changed is a new one. Its arrival time is the file's
+modification time when it was first seen (CST).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,39 @@ CST = timezone(timedelta(hours=8), "CST")
 
 
 @dataclass(frozen=True)
-class Delivery:
-    delivery_id: str
+class LandedFile:
     path: Path
     relpath: str  # relative to landing/, with forward slashes
     size: int
+    mtime_ns: int
+
+    @property
+    def arrived_at(self) -> datetime:
+        return datetime.fromtimestamp(self.mtime_ns / 1e9, CST).replace(tzinfo=None)
+
+    def content_sha256(self) -> str:
+        digest = hashlib.sha256()
+        with self.path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def as_delivery(self, content_sha256: str | None = None) -> Delivery:
+        content = content_sha256 or self.content_sha256()
+        ident = hashlib.sha256(f"{self.relpath}\0{content}".encode()).hexdigest()[:20]
+        return Delivery(ident, self.path, self.relpath, self.size, self.arrived_at, self.mtime_ns, content)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_id: str
+    path: Path
+    relpath: str
+    size: int
     arrived_at: datetime  # naive, China Standard Time
+    mtime_ns: int = 0
+    content_sha256: str = ""
+    reprocesses: str | None = None  # the delivery id this re-run replaces
 
     @property
     def arrival_day(self) -> str:
@@ -27,12 +59,9 @@ def dataset_folder(landing: Path, department: str, dataset: str) -> Path:
     return landing / department / dataset
 
 
-def discover(landing: Path, department: str, dataset: str) -> list[Delivery]:
-    """Every file anywhere below the dataset's landing folder (hidden and partial files excepted).
-
-    The delivery id depends on the file's path, size and modification time: a delivered file is
-    never modified, so a changed file is a new delivery. Arrival time is the file's mtime in CST.
-    """
+def landed_files(landing: Path, department: str, dataset: str) -> list[LandedFile]:
+    """Every file anywhere below the dataset's landing folder, oldest first; names starting with
+    '.' and ending in .part/.tmp are files still being written and are left alone."""
     root = dataset_folder(landing, department, dataset)
     if not root.is_dir():
         return []
@@ -41,9 +70,12 @@ def discover(landing: Path, department: str, dataset: str) -> list[Delivery]:
         if not path.is_file() or path.name.startswith(".") or path.suffix in {".tmp", ".part"}:
             continue
         stat = path.stat()
-        rel = path.relative_to(landing).as_posix()
-        ident = hashlib.sha256(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:20]
-        arrived = datetime.fromtimestamp(stat.st_mtime, CST).replace(tzinfo=None)
-        found.append(Delivery(ident, path, rel, stat.st_size, arrived))
-    found.sort(key=lambda d: (d.arrived_at, d.relpath))
+        found.append(LandedFile(path, path.relative_to(landing).as_posix(), stat.st_size, stat.st_mtime_ns))
+    found.sort(key=lambda f: (f.mtime_ns, f.relpath))
     return found
+
+
+def discover(landing: Path, department: str, dataset: str) -> list[Delivery]:
+    """All deliveries of a dataset (hashes every file: for tests and benchmarks; the platform uses
+    ``pipelines.ingest.engine.pending_deliveries``, which hashes only files it has not seen)."""
+    return [f.as_delivery() for f in landed_files(landing, department, dataset)]

@@ -54,6 +54,10 @@ QUARANTINE_COLUMNS = {
 }
 
 
+class IngestError(RuntimeError):
+    """A delivery that the engine could not account for, row by row; names the file."""
+
+
 @dataclass
 class BatchResult:
     delivery: Delivery
@@ -94,8 +98,7 @@ class IngestReport:
 
     @property
     def over_tolerance(self) -> list[BatchResult]:
-        limit = self.contract.tolerated_quarantine_share
-        return [b for b in self.batches if b.status != "rejected" and b.quarantined_share > limit]
+        return [b for b in self.batches if b.status == "held"]
 
     @property
     def passed(self) -> bool:
@@ -324,8 +327,16 @@ def _ingest_chunk(
     n_quar = dict(quarantine.group_by(DELIVERY_IDX).len().iter_rows())
     for idx, d in enumerate(deliveries):
         p, q = n_pub.get(idx, 0), n_quar.get(idx, 0)
-        status = "rejected" if idx in parsed.rejected else "published"
-        report.batches.append(BatchResult(d, status, p + q, p, q, parsed.rejected.get(idx)))
+        rows_in = parsed.data_lines.get(idx, 0)
+        if p + q != rows_in:  # counted apart from the parse: a row lost or doubled is a bug, never silent
+            raise IngestError(f"{d.relpath}: {rows_in} data lines but {p} published + {q} quarantined rows")
+        if idx in parsed.rejected:
+            status = "rejected"
+        elif rows_in and q / rows_in > contract.tolerated_quarantine_share:
+            status = "held"
+        else:
+            status = "published"
+        report.batches.append(BatchResult(d, status, rows_in, p, q, parsed.rejected.get(idx)))
     report.quarantine_by_rule = dict(quarantine.group_by("rule").len().sort("rule").iter_rows())
 
     dataset_name = f"{contract.department}/{contract.dataset}"
@@ -343,8 +354,12 @@ def _ingest_chunk(
             "error": [b.error for b in report.batches],
             "contract_version": [contract.version] * len(report.batches),
             "run_id": [run_id] * len(report.batches),
+            "file_size": [b.delivery.size for b in report.batches],
+            "file_mtime_ns": [b.delivery.mtime_ns for b in report.batches],
+            "content_sha256": [b.delivery.content_sha256 for b in report.batches],
+            "reprocesses": [b.delivery.reprocesses for b in report.batches],
         },
-        schema_overrides={"error": pl.String, "run_id": pl.String},
+        schema_overrides={"error": pl.String, "run_id": pl.String, "reprocesses": pl.String},
     )
 
     quarantine_out = quarantine.select(list(QUARANTINE_COLUMNS))
@@ -360,6 +375,12 @@ def _ingest_chunk(
         con.execute(f"insert into {contract.raw_table} by name select * from _published")
         con.execute(f"insert into {contract.quarantine_table} by name select * from _quarantined")
         con.execute(f"insert into {batches.TABLE} by name select * from _batches")
+        replaced = [b.delivery.reprocesses for b in report.batches if b.delivery.reprocesses]
+        if replaced:
+            con.execute(
+                f"update {batches.TABLE} set status = 'reprocessed' where delivery_id in (select unnest(?::varchar[]))",
+                [replaced],
+            )
 
     lake.write_with_retry(write, settings)
     report.ge_success, report.ge_failures = ge_run.result()
@@ -375,29 +396,85 @@ def _ingest_chunk(
     return report
 
 
-def ingested_delivery_ids(contract: Contract, settings: Settings) -> set[str]:
-    """Deliveries of the dataset already recorded in catalog.ingest_batches (any status)."""
+def _recorded(contract: Contract, settings: Settings) -> tuple[set[tuple[str, int, int]], set[str]]:
+    """(relpath, size, mtime_ns) of files already ingested, and their delivery ids."""
     if not settings.catalog_path.exists():
-        return set()
+        return set(), set()
     con = lake.connect(settings, read_only=True)
     try:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_catalog = current_database() "
-            "and table_schema = 'catalog' and table_name = 'ingest_batches'"
-        ).fetchone()[0]
-        if not exists:
-            return set()
+        columns = {
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_catalog = current_database() "
+                "and table_schema = 'catalog' and table_name = 'ingest_batches'"
+            ).fetchall()
+        }
+        if not columns:
+            return set(), set()
+        stat_cols = "file_size, file_mtime_ns" if "file_mtime_ns" in columns else "null, null"
         rows = con.execute(
-            f"select delivery_id from {batches.TABLE} where dataset = ?", [f"{contract.department}/{contract.dataset}"]
+            f"select delivery_id, source_file, {stat_cols} from {batches.TABLE} where dataset = ?",
+            [f"{contract.department}/{contract.dataset}"],
         ).fetchall()
-        return {r[0] for r in rows}
     finally:
         con.close()
+    return {(r[1], r[2], r[3]) for r in rows}, {r[0] for r in rows}
 
 
 def pending_deliveries(contract: Contract, settings: Settings) -> list[Delivery]:
-    """Files in the dataset's landing folder not ingested yet, oldest arrival first."""
-    from pipelines.ingest.deliveries import discover
+    """Files in the dataset's landing folder not ingested yet, oldest arrival first. A file seen
+    before (same path, size and time) is not read again; a file touched or copied with new times
+    but the same content is the same delivery."""
+    from pipelines.ingest.deliveries import landed_files
 
-    done = ingested_delivery_ids(contract, settings)
-    return [d for d in discover(settings.landing, contract.department, contract.dataset) if d.delivery_id not in done]
+    seen, ids = _recorded(contract, settings)
+    pending = []
+    for f in landed_files(settings.landing, contract.department, contract.dataset):
+        if (f.relpath, f.size, f.mtime_ns) in seen:
+            continue
+        delivery = f.as_delivery()
+        if delivery.delivery_id not in ids:
+            pending.append(delivery)
+    return pending
+
+
+def reingest(
+    contract: Contract,
+    settings: Settings,
+    *,
+    statuses: tuple[str, ...] = ("held", "rejected"),
+    delivery_ids: tuple[str, ...] = (),
+    run_id: str | None = None,
+) -> IngestReport:
+    """Run delivered files again through the contract as it is now (after a contract or standard
+    was fixed). Each re-run is a new batch that keeps the original arrival time; the batch it
+    replaces becomes ``reprocessed`` and its rows are no longer served."""
+    import hashlib
+
+    con = lake.connect(settings, read_only=True)
+    try:
+        sql = (
+            f"select delivery_id, source_file, arrived_at from {batches.TABLE} "
+            f"where dataset = ? and status in (select unnest(?::varchar[]))"
+        )
+        params: list[object] = [f"{contract.department}/{contract.dataset}", list(statuses)]
+        if delivery_ids:
+            sql += " and delivery_id in (select unnest(?::varchar[]))"
+            params.append(list(delivery_ids))
+        rows = con.execute(sql + " order by arrived_at, source_file", params).fetchall()
+    finally:
+        con.close()
+    now = datetime.now(CST).isoformat()
+    deliveries = []
+    for old_id, relpath, arrived_at in rows:
+        path = settings.landing / relpath
+        if not path.exists():
+            log.warning("%s: delivered file is gone; batch %s cannot be re-run", relpath, old_id)
+            continue
+        stat = path.stat()
+        content = hashlib.sha256(path.read_bytes()).hexdigest()
+        new_id = hashlib.sha256(f"{old_id}\0{now}".encode()).hexdigest()[:20]
+        deliveries.append(
+            Delivery(new_id, path, relpath, stat.st_size, arrived_at, stat.st_mtime_ns, content, reprocesses=old_id)
+        )
+    return ingest(contract, deliveries, settings, run_id=run_id)

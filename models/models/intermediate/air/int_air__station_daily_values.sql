@@ -42,15 +42,30 @@ daily_means as (
     group by l.station_code, l.observed_date, l.pollutant_code
 ),
 
+station_day_hours as (
+    -- every hour of every station-day, measured or not: an 8-hour mean ending at an hour whose
+    -- row is missing still counts when 6 of its 8 hours are there
+    select d.station_code, d.observed_date, d.observed_date + to_hours(h.hour) as observed_at
+    from (select distinct station_code, observed_date from hourly) as d
+    cross join range(1, 25) as h(hour)
+),
+
+o3_hours as (
+    select g.station_code, g.observed_date, g.observed_at, h.o3
+    from station_day_hours as g
+    left join hourly as h using (station_code, observed_at)
+),
+
 o3_moving as (
+    -- the 8-hour means of day D end at D 08:00 … D+1 00:00 and use only day D's hours
     select
         station_code,
         observed_at,
         observed_date,
         avg(o3) over w as o3_8h_mean,
         count(o3) over w as n_hours
-    from hourly
-    window w as (partition by station_code order by observed_at
+    from o3_hours
+    window w as (partition by station_code, observed_date order by observed_at
                  range between interval 7 hours preceding and current row)
 ),
 

@@ -1,16 +1,47 @@
 -- Sichuan cities per year: valid and good days, good-day ratio, the HJ 663 annual statistics and
--- compliance with the GB 3095 grade II limits in force at the end of the year. A statistic with
--- fewer days than GB 3095 requires for a year is not valid and not assessed.
+-- compliance with the GB 3095 grade II limits in force at the end of the year. A statistic is valid
+-- (and assessed) only with the GB 3095 minimum days in the year and in every month (February fewer).
 with
 
 years as (
     {{ city_period_air_quality('year') }}
 ),
 
-annual_minimum as (
-    select min_values as min_days
+validity as (
+    select
+        max(min_values) filter (where statistic = 'annual_mean_days') as min_days,
+        max(min_values) filter (where statistic = 'monthly_days') as min_days_month,
+        max(min_values) filter (where statistic = 'february_days') as min_days_february
     from {{ source('standards', 'gb3095_validity') }}
-    where statistic = 'annual_mean_days'
+),
+
+valid_days_per_month as (
+    -- unpivot drops NULLs: only valid daily values are counted
+    select region_code, month_start, pollutant_code, count(*) as n_days
+    from (
+        unpivot (
+            select region_code, date_trunc('month', observed_date)::date as month_start,
+                   pm2_5, pm10, so2, no2, co, o3_8h
+            from {{ ref('city_daily') }}
+        )
+        on pm2_5, pm10, so2, no2, co, o3_8h
+        into name pollutant_code value value
+    )
+    group by all
+),
+
+complete_months as (
+    select
+        m.region_code,
+        date_trunc('year', m.month_start)::date as period_start,
+        {%- for code in ['pm2_5', 'pm10', 'so2', 'no2', 'co', 'o3_8h'] %}
+        count(*) filter (where m.pollutant_code = '{{ code }}' and m.n_days >=
+            case when month(m.month_start) = 2 then v.min_days_february else v.min_days_month end)
+            as {{ code }}_months{{ ',' if not loop.last }}
+        {%- endfor %}
+    from valid_days_per_month as m
+    cross join validity as v
+    group by all
 ),
 
 limits as (
@@ -45,13 +76,14 @@ assessed as (
         y.*,
         yl.*  exclude (region_code, period_start),
         {%- for code in ['pm2_5', 'pm10', 'so2', 'no2', 'co', 'o3_8h'] %}
-        case when y.{{ code }}_days >= m.min_days
+        case when y.{{ code }}_days >= v.min_days and coalesce(cm.{{ code }}_months, 0) = 12
             then y.{{ code }}_statistic <= yl.{{ code }}_limit
         end as is_{{ code }}_compliant{{ ',' if not loop.last }}
         {%- endfor %}
     from years as y
-    cross join annual_minimum as m
+    cross join validity as v
     left join year_limits as yl using (region_code, period_start)
+    left join complete_months as cm using (region_code, period_start)
 )
 
 select
