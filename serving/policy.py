@@ -17,7 +17,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from serving.pgwire import catalog as pg_catalog
 from serving.users import User
+
+CATALOG_SCHEMAS = ("pg_catalog", "information_schema")
 
 QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.Values)
 # client settings a session may SET; anything else would be an engine setting
@@ -67,6 +70,9 @@ DENIED_FUNCTION_PREFIXES = (
     "st_read",
 )
 ALLOWED_CATALOGS = {"", "lake", "ecolake"}
+# table functions that only generate values, never read storage
+SAFE_TABLE_FUNCTIONS = {"unnest", "explode", "generate_series", "generateseries", "generate_subscripts", "range"}
+SHOW_ALIASES = {"transaction isolation level": "transaction_isolation", "time zone": "timezone"}
 
 
 class Refused(Exception):
@@ -116,12 +122,19 @@ def _plan_one(text: str, user: User) -> Plan:
     if head in ("commit", "end"):
         return Plan("commit", text)
     if head in ("rollback", "abort"):
+        words = text.lower().split()
+        if len(words) > 1 and words[1] == "to":
+            return Plan("rollback_to", text)
         return Plan("rollback", text)
+    if head == "savepoint":
+        return Plan("savepoint", text)
+    if head == "release":
+        return Plan("release", text)
     if head == "discard":
         return Plan("discard", text)
     if head == "show":
-        name = text.split(None, 1)[1].strip().strip('"').lower() if len(text.split()) > 1 else ""
-        return Plan("show", text, name=name)
+        name = " ".join(text.split()[1:]).strip('"').lower()
+        return Plan("show", text, name=SHOW_ALIASES.get(name, name))
     if head in ("set", "reset"):
         match = _SET.match(text)
         name = (match.group(1) if match else text.split()[1] if len(text.split()) > 1 else "").lower()
@@ -139,6 +152,7 @@ def _plan_one(text: str, user: User) -> Plan:
     if not isinstance(tree, QUERY_TYPES):
         raise Refused(f"permission denied: only queries are allowed here ({tree.key.upper()} refused)")
     _check_query(tree, user)
+    tree = rewrite_for_catalog(tree)
     params = {int(p.name) for p in tree.find_all(exp.Parameter) if p.name.isdigit()}
     params |= {int(p.name) for p in tree.find_all(exp.Placeholder) if p.name and p.name.isdigit()}
     return Plan("query", text, sql=tree.sql(dialect="duckdb"), n_params=max(params, default=0))
@@ -155,13 +169,117 @@ def _check_query(tree: exp.Expression, user: User) -> None:
         if table.args.get("version") is not None or table.args.get("when") is not None:
             raise Refused("permission denied: time travel is not available")
         if not isinstance(table.this, exp.Identifier):
+            func = table.this
+            func_name = (func.name if isinstance(func, exp.Anonymous) else getattr(func, "key", "")).lower()
+            if func_name in SAFE_TABLE_FUNCTIONS:
+                continue
             raise Refused(f"permission denied: table functions are not available ({table.this.sql()})")
         catalog, schema, name = table.catalog.lower(), table.db.lower(), table.name.lower()
         if catalog not in ALLOWED_CATALOGS:
             raise Refused(f"permission denied for database {catalog}")
         if not schema:
-            if name in cte_names:
+            if name in cte_names or name in pg_catalog.RELATIONS:
                 continue
             raise Refused(f'relation "{name}" must be qualified with its schema (e.g. air.{name})')
+        if schema in CATALOG_SCHEMAS:
+            continue  # answered from the session's own catalog, which lists only what the user may read
         if schema not in allowed:
             raise Refused(f"permission denied for schema {schema}")
+
+
+# ------------------------------------------------------------------------------------------------
+# PostgreSQL catalog queries → the session's catalog (serving.pgwire.catalog), rewritten on the tree
+
+_REGEX_OPERATORS = {"~": False, "~*": True}
+
+
+def _catalog_function(name: str, args: list[exp.Expression]) -> exp.Expression | None:
+    if name in pg_catalog.MACROS:
+        return exp.Anonymous(this=f"pg__{name}", expressions=args)
+    return None
+
+
+def _type_name(to: exp.Expression) -> str:
+    """A cast's target type without a pg_catalog. qualifier, upper case."""
+    name = to.sql(dialect="postgres").upper()
+    return name.removeprefix("PG_CATALOG.")
+
+
+def _regclass_lookup(literal: exp.Literal) -> exp.Expression:
+    if literal.this.lower() in pg_catalog.SYSTEM_RELATIONS:
+        return exp.Literal.number(pg_catalog.SYSTEM_RELATIONS[literal.this.lower()])
+    schema, _, name = literal.this.rpartition(".")
+    cat = pg_catalog.CATALOG
+    sql = (
+        f"select c.oid from {cat}.pg.pg_class c join {cat}.pg.pg_namespace n "
+        f"on n.oid = c.relnamespace where c.relname = {exp.Literal.string(name.strip(chr(34))).sql()}"
+    )
+    if schema:
+        sql += f" and n.nspname = {exp.Literal.string(schema.strip(chr(34))).sql()}"
+    return exp.Subquery(this=sqlglot.parse_one(sql + " limit 1", read="duckdb"))
+
+
+def rewrite_for_catalog(tree: exp.Expression) -> exp.Expression:
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+
+    def sub(node: exp.Expression) -> exp.Expression:
+        # a node built here from old children: rewrite those children too
+        return node.transform(transform)
+
+    def transform(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            schema, name = node.db.lower(), node.name.lower()
+            if schema in CATALOG_SCHEMAS or (not schema and name in pg_catalog.RELATIONS and name not in cte_names):
+                node = node.copy()
+                node.set("db", exp.to_identifier(pg_catalog.SCHEMA_OF[schema or "pg_catalog"]))
+                node.set("catalog", exp.to_identifier(pg_catalog.CATALOG))
+            return node
+        if isinstance(node, exp.Column) and node.db.lower() in CATALOG_SCHEMAS:
+            node = node.copy()
+            node.set("db", None)
+            return node
+        if (
+            isinstance(node, exp.Dot)
+            and isinstance(node.this, exp.Identifier)
+            and node.this.name.lower() in CATALOG_SCHEMAS
+            and isinstance(node.expression, exp.Func)
+        ):
+            func = node.expression
+            name = func.name.lower() if isinstance(func, exp.Anonymous) else func.sql_name().lower()
+            return _catalog_function(name, [sub(a) for a in func.expressions]) or sub(func)
+        if isinstance(node, exp.Anonymous):
+            if node.name.lower() in ("json_build_object", "jsonb_build_object"):
+                return exp.Anonymous(this="json_object", expressions=[sub(a) for a in node.expressions])
+            return _catalog_function(node.name.lower(), [sub(a) for a in node.expressions]) or node
+        if isinstance(node, exp.CurrentSchema):
+            return exp.Anonymous(this="pg__current_schema", expressions=[])
+        if isinstance(node, exp.CurrentVersion):
+            return exp.Anonymous(this="pg__version", expressions=[])
+        if isinstance(node, exp.CurrentSchemas):
+            return exp.Anonymous(this="pg__current_schemas", expressions=[sub(node.this) if node.this else exp.true()])
+        if isinstance(node, exp.Collate):
+            return sub(node.this)
+        if isinstance(node, exp.Operator):
+            op = str(node.args.get("operator", "")).split(".")[-1].strip()
+            if op in _REGEX_OPERATORS:
+                pattern = node.expression.this if isinstance(node.expression, exp.Collate) else node.expression
+                if _REGEX_OPERATORS[op]:
+                    pattern = exp.Concat(expressions=[exp.Literal.string("(?i)"), pattern])
+                return exp.RegexpLike(this=sub(node.this), expression=sub(pattern))
+            return node
+        if isinstance(node, exp.Cast):
+            target = _type_name(node.to)
+            if target == "REGCLASS":
+                if isinstance(node.this, exp.Literal) and node.this.is_string:
+                    return _regclass_lookup(node.this)
+                # a column (an oid) or a bound parameter (a name or an oid): resolved when run
+                return exp.Anonymous(this="pg__regclass", expressions=[sub(node.this)])
+            if target in ("OID", "REGTYPE", "REGPROC", "REGNAMESPACE", "XID", "REGPROCEDURE", "REGOPER", "INT2VECTOR"):
+                return exp.cast(sub(node.this), "BIGINT")
+            if target in ("NAME", "CHAR", '"CHAR"'):
+                return exp.cast(sub(node.this), "VARCHAR")
+            if node.to.sql(dialect="postgres").upper().startswith("PG_CATALOG."):
+                return exp.cast(sub(node.this), exp.DataType.build(target.lower(), dialect="postgres"))
+        return node
+
+    return tree.transform(transform)

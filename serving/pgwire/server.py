@@ -22,6 +22,7 @@ import pyarrow as pa
 from pipelines import lake
 from pipelines.settings import Settings
 from serving import policy
+from serving.pgwire import catalog as pg_catalog
 from serving.pgwire import messages as m
 from serving.pgwire.scram import ScramError, ScramExchange, Secret, make_secret
 from serving.pgwire.types import encode_rows, pg_type
@@ -30,7 +31,19 @@ from serving.users import User, load_users
 log = logging.getLogger("ecolake.gateway")
 
 DATABASE = "ecolake"
-SERVER_VERSION = "15.8 (ecolake)"
+SERVER_VERSION = f"{pg_catalog.SERVER_VERSION} (ecolake)"
+
+
+# SHOW answers beyond the startup parameters
+SHOW_DEFAULTS = {
+    "transaction_isolation": "read committed",
+    "max_identifier_length": "63",
+    "search_path": '"$user", public',
+    "statement_timeout": "0",
+    "extra_float_digits": "1",
+    "lc_collate": "C.UTF-8",
+    "lc_ctype": "C.UTF-8",
+}
 
 
 class ProtocolError(Exception):
@@ -190,6 +203,7 @@ class Gateway:
             return None
         writer.write(m.authentication(0))
         con = await asyncio.to_thread(lake.connect, self.config.settings, read_only=True)
+        await asyncio.to_thread(pg_catalog.build, con, user)
         session = Session(user, params, con, next(self._pids), secrets.randbits(31))
         self.sessions[(session.pid, session.secret)] = session
         for name, value in _startup_parameters(user.name, params.get("application_name", "")).items():
@@ -306,7 +320,7 @@ class Gateway:
             raise QueryError(exc.sqlstate, str(exc)) from exc
 
     async def _run(self, s: Session, plan: policy.Plan, params: list[object]) -> tuple[pa.Table | None, str | None]:
-        if s.failed_transaction and plan.kind not in ("rollback", "commit"):
+        if s.failed_transaction and plan.kind not in ("rollback", "commit", "rollback_to"):
             raise QueryError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
         if plan.kind != "query":
             result = self._session_statement(s, plan)
@@ -333,6 +347,13 @@ class Gateway:
         if plan.kind == "begin":
             s.in_transaction = True
             return None, "BEGIN"
+        if plan.kind == "savepoint":
+            return None, "SAVEPOINT"
+        if plan.kind == "release":
+            return None, "RELEASE"
+        if plan.kind == "rollback_to":
+            s.failed_transaction = False
+            return None, "ROLLBACK"
         if plan.kind in ("commit", "rollback"):
             tag = "ROLLBACK" if plan.kind == "rollback" or s.failed_transaction else "COMMIT"
             s.in_transaction = s.failed_transaction = False
@@ -341,7 +362,8 @@ class Gateway:
             s.params[plan.name] = plan.value or ""
             return None, "SET"
         if plan.kind == "show":
-            value = s.params.get(plan.name) or _startup_parameters(s.user.name, "").get(plan.name, "")
+            defaults = {k.lower(): v for k, v in _startup_parameters(s.user.name, "").items()} | SHOW_DEFAULTS
+            value = s.params.get(plan.name) or defaults.get(plan.name, "")
             return pa.table({plan.name: pa.array([value], pa.string())}), "SHOW"
         if plan.kind == "discard":
             s.prepared.clear()

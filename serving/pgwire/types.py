@@ -215,3 +215,86 @@ def encode_rows(table: pa.Table, formats: list[int]) -> list[bytes]:
         body = b"".join(parts)
         rows.append(header + struct.pack("!i", len(body) + 4) + body)
     return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# DuckDB column types (as duckdb_columns() names them) → PostgreSQL types, for the catalog
+
+_DUCKDB_NAMES = {
+    "BOOLEAN": BOOL,
+    "TINYINT": INT2,
+    "SMALLINT": INT2,
+    "UTINYINT": INT2,
+    "INTEGER": INT4,
+    "USMALLINT": INT4,
+    "BIGINT": INT8,
+    "UINTEGER": INT8,
+    "UBIGINT": NUMERIC,
+    "HUGEINT": NUMERIC,
+    "UHUGEINT": NUMERIC,
+    "FLOAT": FLOAT4,
+    "DOUBLE": FLOAT8,
+    "DATE": DATE,
+    "TIME": TIME,
+    "TIMESTAMP": TIMESTAMP,
+    "TIMESTAMP WITH TIME ZONE": TIMESTAMPTZ,
+    "INTERVAL": INTERVAL,
+    "BLOB": BYTEA,
+    "VARCHAR": TEXT,
+    "UUID": TEXT,
+    "JSON": TEXT,
+    "GEOMETRY": TEXT,
+}
+
+
+def pg_type_of_duckdb(name: str) -> PgType:
+    name = name.strip().upper()
+    if name.endswith("[]"):
+        element = pg_type_of_duckdb(name[:-2])
+        return PgType(ARRAYS.get(element.oid, 1009), element.name + "[]", -1)
+    if name.startswith("DECIMAL(") or name.startswith("NUMERIC("):
+        precision, scale = (int(x) for x in name[name.index("(") + 1 : -1].split(","))
+        return PgType(NUMERIC.oid, "numeric", -1, ((precision << 16) | scale) + 4)
+    return _DUCKDB_NAMES.get(name, TEXT)
+
+
+# base types the catalog lists in pg_type: (oid, name, length, category, array oid, element oid)
+BASE_TYPES = [
+    (16, "bool", 1, "B", 1000, 0),
+    (17, "bytea", -1, "U", 1001, 0),
+    (18, "char", 1, "S", 1002, 0),
+    (19, "name", 64, "S", 1003, 0),
+    (20, "int8", 8, "N", 1016, 0),
+    (21, "int2", 2, "N", 1005, 0),
+    (23, "int4", 4, "N", 1007, 0),
+    (24, "regproc", 4, "N", 1008, 0),
+    (25, "text", -1, "S", 1009, 0),
+    (26, "oid", 4, "N", 1028, 0),
+    (700, "float4", 4, "N", 1021, 0),
+    (701, "float8", 8, "N", 1022, 0),
+    (1042, "bpchar", -1, "S", 1014, 0),
+    (1043, "varchar", -1, "S", 1015, 0),
+    (1082, "date", 4, "D", 1182, 0),
+    (1083, "time", 8, "D", 1183, 0),
+    (1114, "timestamp", 8, "D", 1115, 0),
+    (1184, "timestamptz", 8, "D", 1185, 0),
+    (1186, "interval", 16, "T", 1187, 0),
+    (1700, "numeric", -1, "N", 1231, 0),
+    (2205, "regclass", 4, "N", 2210, 0),
+    (2206, "regtype", 4, "N", 2211, 0),
+    (2950, "uuid", 16, "U", 2951, 0),
+    (114, "json", -1, "U", 199, 0),
+    (3802, "jsonb", -1, "U", 3807, 0),
+    (1000, "_bool", -1, "A", 0, 16),
+    (1001, "_bytea", -1, "A", 0, 17),
+    (1005, "_int2", -1, "A", 0, 21),
+    (1007, "_int4", -1, "A", 0, 23),
+    (1009, "_text", -1, "A", 0, 25),
+    (1015, "_varchar", -1, "A", 0, 1043),
+    (1016, "_int8", -1, "A", 0, 20),
+    (1021, "_float4", -1, "A", 0, 700),
+    (1022, "_float8", -1, "A", 0, 701),
+    (1182, "_date", -1, "A", 0, 1082),
+    (1115, "_timestamp", -1, "A", 0, 1114),
+    (1231, "_numeric", -1, "A", 0, 1700),
+]
