@@ -71,7 +71,15 @@ DENIED_FUNCTION_PREFIXES = (
 )
 ALLOWED_CATALOGS = {"", "lake", "ecolake"}
 # table functions that only generate values, never read storage
-SAFE_TABLE_FUNCTIONS = {"unnest", "explode", "generate_series", "generateseries", "generate_subscripts", "range"}
+SAFE_TABLE_FUNCTIONS = {
+    "unnest",
+    "explode",
+    "generate_series",
+    "generateseries",
+    "explodinggenerateseries",
+    "generate_subscripts",
+    "range",
+}
 SHOW_ALIASES = {"transaction isolation level": "transaction_isolation", "time zone": "timezone"}
 
 
@@ -219,6 +227,14 @@ def _regclass_lookup(literal: exp.Literal) -> exp.Expression:
     return exp.Subquery(this=sqlglot.parse_one(sql + " limit 1", read="duckdb"))
 
 
+def _name_the_column(table: exp.Table) -> exp.Table:
+    """PostgreSQL lets `FROM f(…) AS s` name both the relation and its one column; DuckDB needs s(s)."""
+    alias = table.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.this is not None and not alias.columns:
+        alias.set("columns", [exp.to_identifier(alias.name)])
+    return table
+
+
 def rewrite_for_catalog(tree: exp.Expression) -> exp.Expression:
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
 
@@ -227,6 +243,14 @@ def rewrite_for_catalog(tree: exp.Expression) -> exp.Expression:
         return node.transform(transform)
 
     def transform(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier) and node.db:
+            node = node.copy()  # pg_catalog.generate_series(…) and the like: DuckDB's own functions
+            node.set("db", None)
+            node.set("catalog", None)
+            node.set("this", sub(node.this))
+            return _name_the_column(node)
+        if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
+            return _name_the_column(node)
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
             schema, name = node.db.lower(), node.name.lower()
             if schema in CATALOG_SCHEMAS or (not schema and name in pg_catalog.RELATIONS and name not in cte_names):

@@ -197,4 +197,46 @@ def test_catalog_queries_captured_from_real_clients_are_answered(gateway: dict) 
     print(f"captured client statements answered: {answered} of {answered + len(failed)}")
     for name, error in failed:
         print(f"  not yet: {name}: {error}")
-    assert answered >= 215
+    assert answered >= 230
+
+
+def test_psql_meta_commands(gateway: dict) -> None:
+    import os
+    import shutil
+    import subprocess
+
+    psql = shutil.which("psql")
+    if psql is None:
+        pytest.skip("psql is not installed (Debian postgresql-client)")
+    env = os.environ | {"PGPASSWORD": PASSWORD}
+
+    def run(command: str) -> str:
+        proc = subprocess.run(
+            [
+                psql,
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(gateway["port"]),
+                "-U",
+                "analyst1",
+                "-d",
+                "ecolake",
+                "-X",
+                "-c",
+                command,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, (command, proc.stderr)
+        return proc.stdout
+
+    assert "ecolake" in run(r"\l")
+    assert "air" in run(r"\dn")
+    assert "city_daily" in run(r"\dt air.*")
+    described = run(r"\d air.city_daily")
+    assert "numeric(10,1)" in described and "primary_pollutants" in described and "text[]" in described
+    assert "510100" in run("select region_code from air.city_daily where region_code = '510100'")

@@ -164,6 +164,10 @@ MACROS = {
             (select c.oid from {CATALOG}.pg.pg_class c join {CATALOG}.pg.pg_namespace n on n.oid = c.relnamespace
              where c.relname = x::varchar or n.nspname || '.' || c.relname = x::varchar limit 1))""",
     ),
+    "array_upper": ("arr, dim", "len(arr) - 1 + 1"),
+    "array_lower": ("arr, dim", "case when len(arr) > 0 then 1 end"),
+    "pg_get_triggerdef": ("t, pretty := false", "null::varchar"),
+    "pg_partition_ancestors": ("r", "[]::bigint[]"),
     "to_regtype": ("name", f"(select oid from {CATALOG}.pg.pg_type where typname = name)"),
     "quote_ident": (
         "ident",
