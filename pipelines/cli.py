@@ -185,8 +185,26 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ensure_demo_user(settings: Settings) -> None:
+    """On a warehouse without gateway users, an analyst `demo` with a random password, written to
+    security/demo_password (readable by this OS user only) so that psql and BI tools can connect."""
+    import secrets as _secrets
+
+    from serving import users
+
+    if users.load_users(settings):
+        return
+    password = _secrets.token_urlsafe(12)
+    users.add_user(settings, "demo", password, department="demo", role="analyst")
+    path = settings.warehouse / "security" / "demo_password"
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    print(f"gateway user 'demo' created; password in {path}", file=sys.stderr)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     settings = get_settings()
+    _ensure_demo_user(settings)
     if not any(settings.landing.rglob("*.csv")):
         code = cmd_demo_data(args)
         if code:

@@ -93,12 +93,14 @@ class Syntax(Refused):
 
 @dataclass
 class Plan:
-    kind: str  # query | begin | commit | rollback | set | show | discard
+    kind: str  # query | begin | commit | rollback | set | show | discard | declare | fetch | close
     original: str
     sql: str = ""
     name: str = ""
     value: str | None = None
     n_params: int = 0
+    count: int | None = None  # FETCH: rows wanted (None = all)
+    query: Plan | None = None  # DECLARE: the cursor's query
 
 
 def split_statements(sql: str) -> list[str]:
@@ -120,6 +122,14 @@ def plan(sql: str, user: User, session: dict[str, str]) -> list[Plan]:
     return [_plan_one(text, user) for text in split_statements(sql)]
 
 
+_DECLARE = re.compile(
+    r'^declare\s+("[^"]+"|\w+)\s+(?:binary\s+)?(?:insensitive\s+)?(?:no\s+)?(?:scroll\s+)?cursor\s+'
+    r"(?:(?:with|without)\s+hold\s+)?for\s+(.*)$",
+    re.I | re.S,
+)
+_FETCH = re.compile(
+    r'^(?:fetch|move)\s+(?:forward\s+|next\s+)?(all|\d+)?\s*(?:from\s+|in\s+)?("[^"]+"|\w+)\s*$', re.I | re.S
+)
 _SET = re.compile(r"^set\s+(?:session\s+|local\s+)?([a-z_][a-z0-9_.]*)\s*(?:=|\bto\b)\s*(.*)$", re.I | re.S)
 
 
@@ -140,6 +150,20 @@ def _plan_one(text: str, user: User) -> Plan:
         return Plan("release", text)
     if head == "discard":
         return Plan("discard", text)
+    if head == "declare":
+        match = _DECLARE.match(text)
+        if not match:
+            raise Syntax("syntax error in DECLARE … CURSOR … FOR query")
+        return Plan("declare", text, name=match.group(1).strip('"'), query=_plan_one(match.group(2), user))
+    if head in ("fetch", "move"):
+        match = _FETCH.match(text)
+        if not match:
+            raise Syntax("syntax error in FETCH")
+        amount = (match.group(1) or "").lower()
+        count = None if amount == "all" else int(amount) if amount.isdigit() else 1
+        return Plan("fetch", text, name=match.group(2).strip('"'), count=count)
+    if head == "close":
+        return Plan("close", text, name=text.split(None, 1)[1].strip().strip('"') if len(text.split()) > 1 else "")
     if head == "show":
         name = " ".join(text.split()[1:]).strip('"').lower()
         return Plan("show", text, name=SHOW_ALIASES.get(name, name))

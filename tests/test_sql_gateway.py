@@ -240,3 +240,20 @@ def test_psql_meta_commands(gateway: dict) -> None:
     described = run(r"\d air.city_daily")
     assert "numeric(10,1)" in described and "primary_pollutants" in described and "text[]" in described
     assert "510100" in run("select region_code from air.city_daily where region_code = '510100'")
+
+
+def test_cursors_declare_fetch_close_as_psqlodbc_uses_them(gateway: dict) -> None:
+    with _connect(gateway, autocommit=True) as con:
+        con.execute(
+            'declare "SQL_CUR1" cursor with hold for '
+            "select station_code, observed_at from air.station_hourly order by station_code, observed_at limit 5"
+        )
+        first = con.execute('fetch 3 in "SQL_CUR1"').fetchall()
+        rest = con.execute('fetch 100 in "SQL_CUR1"').fetchall()
+        assert len(first) == 3 and len(rest) == 2 and first[0] < rest[0]
+        con.execute('close "SQL_CUR1"')
+        with pytest.raises(psycopg.Error, match="does not exist"):
+            con.execute('fetch 1 in "SQL_CUR1"')
+        with pytest.raises(psycopg.Error) as refused:
+            con.execute("declare c2 cursor for select * from read_csv('/etc/passwd')")
+        assert refused.value.sqlstate == "42501"

@@ -91,6 +91,7 @@ class Session:
     secret: int
     prepared: dict[str, Prepared] = field(default_factory=dict)
     portals: dict[str, Portal] = field(default_factory=dict)
+    cursors: dict[str, Portal] = field(default_factory=dict)
     in_transaction: bool = False
     failed_transaction: bool = False
 
@@ -322,6 +323,27 @@ class Gateway:
     async def _run(self, s: Session, plan: policy.Plan, params: list[object]) -> tuple[pa.Table | None, str | None]:
         if s.failed_transaction and plan.kind not in ("rollback", "commit", "rollback_to"):
             raise QueryError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+        if plan.kind == "declare" and plan.query is not None:
+            table, _ = await self._run(s, plan.query, params)
+            s.cursors[plan.name] = Portal(Prepared(plan.original, [], plan.query), params, [], table)
+            self._audit(s, plan.original, 0.0, 0)
+            return None, "DECLARE CURSOR"
+        if plan.kind == "fetch":
+            cursor = s.cursors.get(plan.name)
+            if cursor is None or cursor.table is None:
+                raise QueryError("34000", f'cursor "{plan.name}" does not exist')
+            end = (
+                cursor.table.num_rows if plan.count is None else min(cursor.table.num_rows, cursor.offset + plan.count)
+            )
+            rows = cursor.table.slice(cursor.offset, end - cursor.offset)
+            cursor.offset = end
+            return rows, f"FETCH {rows.num_rows}"
+        if plan.kind == "close":
+            if s.cursors.pop(plan.name, None) is None and plan.name.lower() != "all":
+                raise QueryError("34000", f'cursor "{plan.name}" does not exist')
+            if plan.name.lower() == "all":
+                s.cursors.clear()
+            return None, "CLOSE CURSOR"
         if plan.kind != "query":
             result = self._session_statement(s, plan)
             self._audit(s, plan.original, 0.0, 0)
@@ -368,6 +390,7 @@ class Gateway:
         if plan.kind == "discard":
             s.prepared.clear()
             s.portals.clear()
+            s.cursors.clear()
             return None, "DISCARD ALL"
         raise QueryError("0A000", f"{plan.kind} is not supported")
 
