@@ -118,8 +118,10 @@ def split_statements(sql: str) -> list[str]:
     return [s.strip() for s in out if s.strip()]
 
 
-def plan(sql: str, user: User, session: dict[str, str]) -> list[Plan]:
-    return [_plan_one(text, user) for text in split_statements(sql)]
+def plan(sql: str, user: User, session: dict[str, str], region_tables: frozenset[str] = frozenset()) -> list[Plan]:
+    """Plans of each statement. ``region_tables``: the served relations (schema.table) that have a
+    ``region_code`` column; for a user limited to some regions they are read through a filter."""
+    return [_plan_one(text, user, region_tables) for text in split_statements(sql)]
 
 
 _DECLARE = re.compile(
@@ -133,7 +135,7 @@ _FETCH = re.compile(
 _SET = re.compile(r"^set\s+(?:session\s+|local\s+)?([a-z_][a-z0-9_.]*)\s*(?:=|\bto\b)\s*(.*)$", re.I | re.S)
 
 
-def _plan_one(text: str, user: User) -> Plan:
+def _plan_one(text: str, user: User, region_tables: frozenset[str] = frozenset()) -> Plan:
     head = text.split(None, 1)[0].lower()
     if head in ("begin", "start"):
         return Plan("begin", text)
@@ -154,7 +156,9 @@ def _plan_one(text: str, user: User) -> Plan:
         match = _DECLARE.match(text)
         if not match:
             raise Syntax("syntax error in DECLARE … CURSOR … FOR query")
-        return Plan("declare", text, name=match.group(1).strip('"'), query=_plan_one(match.group(2), user))
+        return Plan(
+            "declare", text, name=match.group(1).strip('"'), query=_plan_one(match.group(2), user, region_tables)
+        )
     if head in ("fetch", "move"):
         match = _FETCH.match(text)
         if not match:
@@ -184,6 +188,8 @@ def _plan_one(text: str, user: User) -> Plan:
     if not isinstance(tree, QUERY_TYPES):
         raise Refused(f"permission denied: only queries are allowed here ({tree.key.upper()} refused)")
     _check_query(tree, user)
+    if user.regions:
+        tree = restrict_regions(tree, user.regions, region_tables)
     tree = rewrite_for_catalog(tree)
     params = {int(p.name) for p in tree.find_all(exp.Parameter) if p.name.isdigit()}
     params |= {int(p.name) for p in tree.find_all(exp.Placeholder) if p.name and p.name.isdigit()}
@@ -331,3 +337,49 @@ def rewrite_for_catalog(tree: exp.Expression) -> exp.Expression:
         return node
 
     return tree.transform(transform)
+
+
+# ------------------------------------------------------------------------------------------------
+# region-restricted users: every relation with a region_code is read through a filter
+
+
+def region_predicate(regions: list[str], column: str = "region_code") -> str:
+    """GB/T 2260: a province code (xx0000) covers its cities and counties, a city code (xxxx00) its
+    counties, a county code itself."""
+    terms = []
+    for code in sorted(regions):
+        if code.endswith("0000"):
+            terms.append(f"{column} like '{code[:2]}%'")
+        elif code.endswith("00"):
+            terms.append(f"{column} like '{code[:4]}%'")
+        else:
+            terms.append(f"{column} = '{code}'")
+    return "(" + " or ".join(terms) + ")" if terms else "false"
+
+
+def restrict_regions(tree: exp.Expression, regions: list[str], region_tables: frozenset[str]) -> exp.Expression:
+    """Replace each reference to a regional relation by a subquery keeping only the user's regions,
+    under the same name, so that no join, subquery, CTE or union can reach another region's rows."""
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    predicate = region_predicate(regions)
+
+    def transform(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Identifier):
+            return node
+        schema, name = node.db.lower(), node.name.lower()
+        if not schema and name in cte_names:
+            return node
+        if f"{schema}.{name}" not in region_tables:
+            return node
+        alias = node.alias or name
+        inner = sqlglot.parse_one(f"select * from {schema}.{name} where {predicate}", read="duckdb")
+        return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+    def unqualify(node: exp.Expression) -> exp.Expression:
+        # air.city_daily.pm2_5 → city_daily.pm2_5: the relation is now the filtered subquery
+        if isinstance(node, exp.Column) and node.db and f"{node.db.lower()}.{node.table.lower()}" in region_tables:
+            node = node.copy()
+            node.set("db", None)
+        return node
+
+    return tree.transform(unqualify).transform(transform)

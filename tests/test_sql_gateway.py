@@ -257,3 +257,32 @@ def test_cursors_declare_fetch_close_as_psqlodbc_uses_them(gateway: dict) -> Non
         with pytest.raises(psycopg.Error) as refused:
             con.execute("declare c2 cursor for select * from read_csv('/etc/passwd')")
         assert refused.value.sqlstate == "42501"
+
+
+ESCAPES = [
+    "select distinct region_code from air.city_daily",
+    "select distinct s.region_code from air.station_daily d join core.dim_station s using (station_code)",
+    "select distinct region_code from (select * from air.station_hourly) t",
+    "with x as (select * from air.city_daily) select distinct region_code from x",
+    "select region_code from air.city_daily union select region_code from air.city_yearly",
+    "select distinct air.city_daily.region_code from air.city_daily",
+    "select distinct x.region_code from air.city_daily as x where x.region_code <> '510100'",
+    "select distinct region_code from core.dim_region",
+    "select distinct h.region_code from air.station_hourly h where h.station_code in "
+    "(select station_code from core.dim_station where region_code = '510700')",
+]
+
+
+@pytest.mark.parametrize("sql", ESCAPES)
+def test_a_region_restricted_user_sees_only_its_region_whatever_the_query_shape(gateway: dict, sql: str) -> None:
+    from serving.users import load_users
+
+    if "chengdu" not in load_users(gateway["settings"]):
+        add_user(
+            gateway["settings"], "chengdu", PASSWORD, department="chengdu_bureau", role="analyst", regions=["510100"]
+        )
+    with _connect(gateway, user="chengdu", autocommit=True) as con:
+        codes = {r[0] for r in con.execute(sql).fetchall()}
+    assert codes <= {"510100"}, (sql, codes)
+    with _connect(gateway, autocommit=True) as con:  # the same query for an unrestricted analyst
+        assert {r[0] for r in con.execute(sql).fetchall()} - {"510100"}, sql

@@ -92,6 +92,7 @@ class Session:
     prepared: dict[str, Prepared] = field(default_factory=dict)
     portals: dict[str, Portal] = field(default_factory=dict)
     cursors: dict[str, Portal] = field(default_factory=dict)
+    region_tables: frozenset[str] = frozenset()
     in_transaction: bool = False
     failed_transaction: bool = False
 
@@ -206,6 +207,7 @@ class Gateway:
         con = await asyncio.to_thread(lake.connect, self.config.settings, read_only=True)
         await asyncio.to_thread(pg_catalog.build, con, user)
         session = Session(user, params, con, next(self._pids), secrets.randbits(31))
+        session.region_tables = await asyncio.to_thread(_region_tables, con)
         self.sessions[(session.pid, session.secret)] = session
         for name, value in _startup_parameters(user.name, params.get("application_name", "")).items():
             writer.write(m.parameter_status(name, value))
@@ -315,7 +317,7 @@ class Gateway:
 
     def _plan(self, s: Session, sql: str) -> list[policy.Plan]:
         try:
-            return policy.plan(sql, s.user, s.params)
+            return policy.plan(sql, s.user, s.params, s.region_tables)
         except policy.Refused as exc:
             self._audit(s, sql, 0, 0, refused=str(exc))
             raise QueryError(exc.sqlstate, str(exc)) from exc
@@ -500,6 +502,14 @@ async def _read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     if length < 4 or length > 64 * 1024 * 1024:
         raise ProtocolError(f"invalid message length {length}")
     return kind, await reader.readexactly(length - 4)
+
+
+def _region_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    rows = con.execute(
+        "select distinct schema_name || '.' || table_name from duckdb_columns() "
+        "where database_name = current_database() and column_name = 'region_code'"
+    ).fetchall()
+    return frozenset(r[0].lower() for r in rows)
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pa.Table:
