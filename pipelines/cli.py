@@ -137,18 +137,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except ProcessLookupError:
             pass
 
+    import uvicorn
+
+    from serving.http import create_app
+
     gateway = Gateway(GatewayConfig(settings, host=args.host, port=args.sql_port))
-    print(f"SQL gateway: postgresql://<user>@{args.host}:{args.sql_port}/ecolake  (Ctrl-C stops)", file=sys.stderr)
+    http = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=args.host, port=args.http_port, log_level="warning")
+    )
+    http.install_signal_handlers = lambda: None  # signals are handled below, for both servers
+    print(f"SQL gateway: postgresql://<user>@{args.host}:{args.sql_port}/ecolake", file=sys.stderr)
+    print(f"HTTP API: http://{args.host}:{args.http_port}/health  (Ctrl-C stops)", file=sys.stderr)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         loop.add_signal_handler(signal.SIGTERM, stopping.set)
+        loop.add_signal_handler(signal.SIGINT, stopping.set)
         await gateway.start()
+        http_task = asyncio.create_task(http.serve())
         try:
             await stopping.wait()
         finally:
+            http.should_exit = True
             await gateway.stop()
+            await http_task
 
     try:
         asyncio.run(run())
@@ -270,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--dagster-port", type=int, default=3000)
         p.add_argument("--sql-port", type=int, default=5433)
+        p.add_argument("--http-port", type=int, default=8080)
         p.add_argument("--no-dagster", action="store_true", help="serve SQL only")
 
     p = sub.add_parser("demo-data", help="write demo deliveries into landing/")

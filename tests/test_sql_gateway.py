@@ -286,3 +286,31 @@ def test_a_region_restricted_user_sees_only_its_region_whatever_the_query_shape(
     assert codes <= {"510100"}, (sql, codes)
     with _connect(gateway, autocommit=True) as con:  # the same query for an unrestricted analyst
         assert {r[0] for r in con.execute(sql).fetchall()} - {"510100"}, sql
+
+
+def test_http_health(realdata_warehouse: Path) -> None:
+    import time
+    import urllib.request
+
+    import uvicorn
+
+    from serving.http import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings_for(realdata_warehouse)), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=30) as response:
+            body = json.loads(response.read())
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert body["status"] == "ok"
+    assert {d["dataset"] for d in body["datasets"]} == {"env_monitoring/air_station_hourly"}
