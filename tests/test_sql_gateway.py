@@ -92,11 +92,20 @@ def test_query_returns_the_lake_rows_with_types(gateway: dict) -> None:
 
 def test_extended_protocol_binary_and_prepared(gateway: dict) -> None:
     with _connect(gateway, autocommit=True) as con:
+        sql = (
+            "select station_code, observed_at, aqi, pm2_5, primary_pollutants, aqi_standard, is_control_station "
+            "from air.station_hourly where region_code = %s order by station_code, observed_at"
+        )
+        text_rows = con.execute(sql, ["510100"]).fetchall()
         cur = con.cursor(binary=True)
         for _ in range(7):  # past psycopg's prepare threshold: a named server-side statement
-            cur.execute("select count(*), max(aqi) from air.station_hourly where region_code = %s", ["510100"])
-            n, top = cur.fetchone()
-        assert n > 100 and top > 50
+            cur.execute(sql, ["510100"])
+            assert cur.fetchall() == text_rows
+        daily = "select observed_date, pm2_5, co from air.city_daily where region_code = %s"
+        assert (
+            con.cursor(binary=True).execute(daily, ["510100"]).fetchall() == con.execute(daily, ["510100"]).fetchall()
+        )
+        assert len(text_rows) > 100
 
 
 def test_session_statements_and_errors(gateway: dict) -> None:

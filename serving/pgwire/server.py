@@ -474,7 +474,11 @@ class Gateway:
             return
         table = portal.table
         end = table.num_rows if max_rows <= 0 else min(table.num_rows, portal.offset + max_rows)
-        for row in encode_rows(table.slice(portal.offset, end - portal.offset), portal.result_formats):
+        try:
+            rows = encode_rows(table.slice(portal.offset, end - portal.offset), portal.result_formats)
+        except NotImplementedError as exc:
+            raise QueryError("0A000", str(exc)) from exc
+        for row in rows:
             writer.write(row)
         sent = end - portal.offset
         portal.offset = end

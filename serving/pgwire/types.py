@@ -162,8 +162,29 @@ def _numeric_binary(v: Decimal) -> bytes:
     return struct.pack(f"!hhHH{len(groups)}H", len(groups), weight, 0x4000 if sign else 0, dscale, *groups)
 
 
+def _binary_array(values: list, column_type: pa.DataType) -> list[bytes | None]:
+    """PostgreSQL's binary array: ndim, has-null, element oid, (size, lower bound), then the elements."""
+    element_type = column_type.value_type
+    element_pg = pg_type(element_type)
+    out: list[bytes | None] = []
+    for items in values:
+        if items is None:
+            out.append(None)
+            continue
+        encoded = binary_column(pa.array(items, type=element_type), element_pg)
+        has_null = any(e is None for e in encoded)
+        head = struct.pack("!iiI", 1 if items else 0, 1 if has_null else 0, element_pg.oid)
+        if items:
+            head += struct.pack("!ii", len(items), 1)
+        body = b"".join(struct.pack("!i", -1) if e is None else struct.pack("!i", len(e)) + e for e in encoded)
+        out.append(head + body)
+    return out
+
+
 def binary_column(column: pa.ChunkedArray | pa.Array, pg: PgType) -> list[bytes | None]:
     values = column.to_pylist()
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        return _binary_array(values, column.type)
     oid = pg.oid
     if oid == BOOL.oid:
         return [None if v is None else (b"\x01" if v else b"\x00") for v in values]
@@ -202,7 +223,8 @@ def encode_rows(table: pa.Table, formats: list[int]) -> list[bytes]:
     """DataRow messages for every row: columns are encoded whole, then zipped into rows."""
     columns = []
     for i, column in enumerate(table.columns):
-        fmt = formats[i] if i < len(formats) else 0
+        # one format code applies to every column; otherwise one code per column (PostgreSQL's Bind rule)
+        fmt = formats[0] if len(formats) == 1 else (formats[i] if i < len(formats) else 0)
         columns.append(binary_column(column, pg_type(column.type)) if fmt == 1 else text_column(column))
     header = b"D"
     count = struct.pack("!h", table.num_columns)
