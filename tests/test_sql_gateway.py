@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -323,3 +324,50 @@ def test_http_health(realdata_warehouse: Path) -> None:
         thread.join(10)
     assert body["status"] == "ok"
     assert {d["dataset"] for d in body["datasets"]} == {"env_monitoring/air_station_hourly"}
+
+
+def test_random_and_mutated_protocol_messages_never_crash_or_hang_the_server(gateway: dict) -> None:
+    """Garbage instead of a startup, truncated, mutated and oversized messages during the login:
+    each connection ends or answers within seconds, and the server still serves a proper client.
+    (Garbage after a completed login is not covered yet.)"""
+    import random
+    import struct
+
+    rnd = random.Random(5433)
+
+    def send(payload: bytes, *, login_first: bool = False) -> None:
+        with socket.create_connection(("127.0.0.1", gateway["port"]), timeout=5) as sock:
+            sock.settimeout(1.5)
+            if login_first:
+                sock.sendall(struct.pack("!ii", 8, 80877103))  # SSLRequest → 'N'
+                sock.recv(1)
+            sock.sendall(payload)
+            try:
+                while sock.recv(65536):
+                    pass
+            except (TimeoutError, ConnectionError, OSError):
+                pass
+
+    startup = b"user\0analyst1\0database\0ecolake\0\0"
+    valid_startup = struct.pack("!ii", 8 + len(startup), 196608) + startup
+    cases = [
+        b"",
+        b"\0\0\0\0",
+        struct.pack("!i", 2**31 - 1) + b"x" * 100,
+        struct.pack("!ii", 16, 80877102) + b"\0\0\0\1\0\0\0\2",  # a cancel request for no session
+        valid_startup[:-3],
+        valid_startup + b"p" + struct.pack("!i", 3),  # SASL message with an impossible length
+        valid_startup + b"p" + struct.pack("!i", 20) + b"SCRAM-SHA-256\0" + struct.pack("!i", 99) + b"n,,",
+    ]
+    for _ in range(25):
+        mutated = bytearray(valid_startup)
+        for _ in range(rnd.randint(1, 6)):
+            mutated[rnd.randrange(len(mutated))] = rnd.randrange(256)
+        cases.append(bytes(mutated))
+        cases.append(bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 300))))
+    started = time.monotonic()
+    for i, payload in enumerate(cases):
+        send(payload, login_first=i % 2 == 0)
+    assert time.monotonic() - started < 120
+    with _connect(gateway, autocommit=True) as con:
+        assert con.execute("select count(*) from air.city_daily").fetchone()[0] > 0
