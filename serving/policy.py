@@ -11,7 +11,7 @@ settings are refused (SQLSTATE 42501), and the refusal is audited.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
@@ -100,6 +100,9 @@ class Plan:
     value: str | None = None
     n_params: int = 0
     count: int | None = None  # FETCH: rows wanted (None = all)
+    # for parameter types: the relations read (schema, table, alias) and the column each $n meets
+    relations: list[tuple[str, str, str]] = field(default_factory=list)
+    param_columns: dict[int, tuple[str, str]] = field(default_factory=dict)
     query: Plan | None = None  # DECLARE: the cursor's query
 
 
@@ -188,12 +191,21 @@ def _plan_one(text: str, user: User, region_tables: frozenset[str] = frozenset()
     if not isinstance(tree, QUERY_TYPES):
         raise Refused(f"permission denied: only queries are allowed here ({tree.key.upper()} refused)")
     _check_query(tree, user)
+    original_tree = tree.copy()
     if user.regions:
         tree = restrict_regions(tree, user.regions, region_tables)
     tree = rewrite_for_catalog(tree)
     params = {int(p.name) for p in tree.find_all(exp.Parameter) if p.name.isdigit()}
     params |= {int(p.name) for p in tree.find_all(exp.Placeholder) if p.name and p.name.isdigit()}
-    return Plan("query", text, sql=tree.sql(dialect="duckdb"), n_params=max(params, default=0))
+    relations, param_columns = _parameter_context(original_tree)
+    return Plan(
+        "query",
+        text,
+        sql=tree.sql(dialect="duckdb"),
+        n_params=max(params, default=0),
+        relations=relations,
+        param_columns=param_columns,
+    )
 
 
 def _check_query(tree: exp.Expression, user: User) -> None:
@@ -383,3 +395,33 @@ def restrict_regions(tree: exp.Expression, regions: list[str], region_tables: fr
         return node
 
     return tree.transform(unqualify).transform(transform)
+
+
+# ------------------------------------------------------------------------------------------------
+# parameter types: a client that sends no types learns them from Describe (asyncpg, pgjdbc)
+
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Like, exp.ILike)
+
+
+def _parameter_context(tree: exp.Expression) -> tuple[list[tuple[str, str, str]], dict[int, tuple[str, str]]]:
+    relations = [
+        (t.db.lower(), t.name.lower(), (t.alias or t.name).lower())
+        for t in tree.find_all(exp.Table)
+        if isinstance(t.this, exp.Identifier)
+    ]
+    columns: dict[int, tuple[str, str]] = {}
+    for param in list(tree.find_all(exp.Parameter)) + list(tree.find_all(exp.Placeholder)):
+        if not (param.name or "").isdigit():
+            continue
+        parent = param.parent
+        while isinstance(parent, exp.Paren | exp.Tuple):
+            parent = parent.parent
+        if isinstance(parent, _COMPARISONS):
+            other = parent.expression if parent.this is param else parent.this
+        elif isinstance(parent, exp.In | exp.Between):
+            other = parent.this
+        else:
+            continue
+        if isinstance(other, exp.Column):
+            columns[int(param.name)] = (other.table.lower(), other.name.lower())
+    return relations, columns

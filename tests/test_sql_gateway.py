@@ -393,3 +393,32 @@ def test_random_and_mutated_protocol_messages_never_crash_or_hang_the_server(gat
     assert time.monotonic() - started < 120
     with _connect(gateway, autocommit=True) as con:
         assert con.execute("select count(*) from air.city_daily").fetchone()[0] > 0
+
+
+def test_asyncpg_learns_parameter_types_and_reads_binary_results(gateway: dict) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    asyncpg = pytest.importorskip("asyncpg")
+
+    async def run() -> tuple[list, int]:
+        con = await asyncpg.connect(
+            host="127.0.0.1", port=gateway["port"], user="analyst1", password=PASSWORD, database="ecolake"
+        )
+        try:
+            rows = await con.fetch(
+                "select region_code, observed_date, pm2_5, aqi, primary_pollutants from air.city_daily "
+                "where region_code = $1 and observed_date >= $2 order by observed_date",
+                "510100",
+                dt.date(2022, 1, 1),
+            )
+            count = await con.fetchval("select count(*) from air.station_hourly where aqi > $1", 100)
+            return rows, count
+        finally:
+            await con.close()
+
+    rows, count = asyncio.run(run())
+    assert rows[0]["region_code"] == "510100" and rows[0]["observed_date"] == dt.date(2022, 1, 1)
+    assert rows[0]["pm2_5"] == Decimal("70.0") and isinstance(rows[0]["aqi"], int)
+    assert rows[0]["primary_pollutants"] == ["pm2_5"]
+    assert count > 0

@@ -8,6 +8,7 @@ are answered here.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import logging
 import os
@@ -25,7 +26,7 @@ from serving import policy
 from serving.pgwire import catalog as pg_catalog
 from serving.pgwire import messages as m
 from serving.pgwire.scram import ScramError, ScramExchange, Secret, make_secret
-from serving.pgwire.types import encode_rows, pg_type
+from serving.pgwire.types import PG_EPOCH, PG_EPOCH_DT, encode_rows, pg_type
 from serving.users import User, load_users
 
 log = logging.getLogger("ecolake.gateway")
@@ -93,6 +94,7 @@ class Session:
     portals: dict[str, Portal] = field(default_factory=dict)
     cursors: dict[str, Portal] = field(default_factory=dict)
     region_tables: frozenset[str] = frozenset()
+    column_types: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     in_transaction: bool = False
     failed_transaction: bool = False
 
@@ -208,6 +210,7 @@ class Gateway:
         await asyncio.to_thread(pg_catalog.build, con, user)
         session = Session(user, params, con, next(self._pids), secrets.randbits(31))
         session.region_tables = await asyncio.to_thread(_region_tables, con)
+        session.column_types = await asyncio.to_thread(_column_types, con)
         self.sessions[(session.pid, session.secret)] = session
         for name, value in _startup_parameters(user.name, params.get("application_name", "")).items():
             writer.write(m.parameter_status(name, value))
@@ -431,9 +434,12 @@ class Gateway:
                 raise QueryError("26000", f'prepared statement "{name}" does not exist')
             n = prepared.plan.n_params if prepared.plan else 0
             oids = [
-                prepared.param_oids[i] if i < len(prepared.param_oids) and prepared.param_oids[i] else 25
+                prepared.param_oids[i]
+                if i < len(prepared.param_oids) and prepared.param_oids[i]
+                else _parameter_type(s, prepared.plan, i + 1)
                 for i in range(n)
             ]
+            prepared.param_oids = oids  # Bind decodes binary parameters by these types
             writer.write(m.parameter_description(oids))
             shape = await self._shape(s, prepared, [None] * n)
             writer.write(_row_description(shape, []) if shape is not None else m.no_data())
@@ -516,6 +522,36 @@ def _region_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     return frozenset(r[0].lower() for r in rows)
 
 
+# parameter types offered to clients: the column's type, numeric as double precision (binary
+# numeric parameters are not decoded yet)
+_PARAMETER_TYPE = {1700: 701, 1043: 25, 19: 25}
+
+
+def _column_types(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, int]]:
+    rows = con.execute(
+        f"select n.nspname, c.relname, a.attname, a.atttypid from {pg_catalog.CATALOG}.pg.pg_attribute a "
+        f"join {pg_catalog.CATALOG}.pg.pg_class c on c.oid = a.attrelid "
+        f"join {pg_catalog.CATALOG}.pg.pg_namespace n on n.oid = c.relnamespace"
+    ).fetchall()
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for schema, table, column, oid in rows:
+        out.setdefault((schema, table), {})[column] = oid
+    return out
+
+
+def _parameter_type(s: Session, plan: policy.Plan | None, number: int) -> int:
+    """The type of parameter $number from the column it is compared with; text when unknown."""
+    if plan is None or number not in plan.param_columns:
+        return 25
+    qualifier, column = plan.param_columns[number]
+    candidates = [(sch, tbl) for sch, tbl, alias in plan.relations if not qualifier or qualifier in (alias, tbl)]
+    types = {s.column_types.get(key, {}).get(column) for key in candidates} - {None}
+    if len(types) != 1:
+        return 25
+    oid = types.pop()
+    return _PARAMETER_TYPE.get(oid, oid)
+
+
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pa.Table:
     return con.execute(sql, params).to_arrow_table() if params else con.execute(sql).to_arrow_table()
 
@@ -546,6 +582,10 @@ def _decode_param(raw: bytes | None, fmt: int, oid: int) -> object:
         return struct.unpack("!f", raw)[0]
     if oid == 16:
         return raw != b"\x00"
+    if oid == 1082:
+        return PG_EPOCH + dt.timedelta(days=struct.unpack("!i", raw)[0])
+    if oid in (1114, 1184):
+        return PG_EPOCH_DT + dt.timedelta(microseconds=struct.unpack("!q", raw)[0])
     if oid in (25, 1043, 0, 19):
         return raw.decode()
     raise QueryError("22P03", f"binary parameters of type oid {oid} are not supported")
