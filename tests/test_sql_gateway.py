@@ -422,3 +422,29 @@ def test_asyncpg_learns_parameter_types_and_reads_binary_results(gateway: dict) 
     assert rows[0]["pm2_5"] == Decimal("70.0") and isinstance(rows[0]["aqi"], int)
     assert rows[0]["primary_pollutants"] == ["pm2_5"]
     assert count > 0
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2", "pg8000"])
+def test_sqlalchemy_2_with_each_stock_driver(gateway: dict, driver: str) -> None:
+    import sqlalchemy as sa
+
+    pytest.importorskip({"psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000"}[driver])
+    password = PASSWORD.replace(" ", "%20")
+    engine = sa.create_engine(f"postgresql+{driver}://analyst1:{password}@127.0.0.1:{gateway['port']}/ecolake")
+    try:
+        inspector = sa.inspect(engine)
+        assert "air" in inspector.get_schema_names()
+        assert "city_daily" in inspector.get_table_names(schema="air")
+        assert [c["name"] for c in inspector.get_columns("city_daily", schema="air")][:3] == [
+            "region_code",
+            "observed_date",
+            "pm2_5",
+        ]
+        with engine.connect() as con:
+            row = con.execute(
+                sa.text("select region_code, pm2_5 from air.city_daily where region_code = :r and observed_date = :d"),
+                {"r": "510100", "d": "2022-01-01"},
+            ).one()
+        assert row == ("510100", 70)
+    finally:
+        engine.dispose()
