@@ -448,3 +448,40 @@ def test_sqlalchemy_2_with_each_stock_driver(gateway: dict, driver: str) -> None
         assert row == ("510100", 70)
     finally:
         engine.dispose()
+
+
+SQLA14_CLIENT = """
+import sys
+import sqlalchemy as sa
+assert sa.__version__.startswith("1.4"), sa.__version__
+engine = sa.create_engine(sys.argv[1])
+inspector = sa.inspect(engine)
+assert "air" in inspector.get_schema_names()
+assert "city_yearly" in inspector.get_table_names(schema="air")
+columns = inspector.get_columns("city_yearly", schema="air")
+assert columns[0]["name"] == "region_code" and columns[0]["comment"]
+with engine.connect() as con:
+    print(con.execute(sa.text("select count(*) from air.city_yearly")).scalar())
+"""
+
+
+def test_sqlalchemy_1_4_as_superset_pins_it(gateway: dict) -> None:
+    """Superset 6.1 pins SQLAlchemy 1.4: a separate client venv (built once under .ci/clients/)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    venv = REPO / ".ci" / "clients" / "sqla14"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "sqlalchemy==1.4.54", "psycopg2-binary==2.9.13"],
+            check=True,
+            capture_output=True,
+        )
+    url = f"postgresql+psycopg2://analyst1:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{gateway['port']}/ecolake"
+    proc = subprocess.run([str(python), "-c", SQLA14_CLIENT, url], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert int(proc.stdout.strip()) > 0
