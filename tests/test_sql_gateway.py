@@ -485,3 +485,46 @@ def test_sqlalchemy_1_4_as_superset_pins_it(gateway: dict) -> None:
     proc = subprocess.run([str(python), "-c", SQLA14_CLIENT, url], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert int(proc.stdout.strip()) > 0
+
+
+NODE_CLIENT = """
+const { Client } = require('pg');
+(async () => {
+  const client = new Client({ host: '127.0.0.1', port: Number(process.argv[2]), user: 'analyst1',
+                              password: process.argv[3], database: 'ecolake' });
+  await client.connect();
+  const res = await client.query(
+    'select region_code, pm2_5, aqi from air.city_daily where region_code = $1 and observed_date = $2',
+    ['510100', '2022-01-01']);
+  console.log(JSON.stringify(res.rows));
+  await client.end();
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+def test_node_pg(gateway: dict) -> None:
+    import json
+    import shutil
+    import subprocess
+
+    from tests.helpers import REPO
+
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are not installed")
+    folder = REPO / ".ci" / "clients" / "node"
+    if not (folder / "node_modules" / "pg").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--silent", "--prefix", str(folder), "pg@8"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    script = folder / "query.js"
+    script.write_text(NODE_CLIENT)
+    proc = subprocess.run(
+        ["node", str(script), str(gateway["port"]), PASSWORD], cwd=folder, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(proc.stdout)
+    assert rows == [{"region_code": "510100", "pm2_5": "70.0", "aqi": 94}]
