@@ -528,3 +528,29 @@ def test_node_pg(gateway: dict) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(proc.stdout)
     assert rows == [{"region_code": "510100", "pm2_5": "70.0", "aqi": 94}]
+
+
+def test_pgjdbc_database_metadata(gateway: dict, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from tests.helpers import REPO
+
+    jar = Path("/usr/share/java/postgresql.jar")
+    if not jar.exists() or shutil.which("javac") is None:
+        pytest.skip("pgjdbc (Debian libpostgresql-jdbc-java) or the JDK is not installed")
+    source = REPO / "tests" / "clients" / "JdbcMetadata.java"
+    subprocess.run(["javac", "-d", str(tmp_path), str(source)], check=True, capture_output=True, timeout=180)
+    proc = subprocess.run(
+        ["java", "-cp", f"{jar}:{tmp_path}", "JdbcMetadata", str(gateway["port"]), "analyst1", PASSWORD],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = dict(line.split("=", 1) for line in proc.stdout.strip().splitlines())
+    assert "air," in out["schemas"] and "raw," not in out["schemas"]
+    assert "city_daily," in out["tables"]
+    assert out["columns"].startswith("region_code:text,observed_date:date,pm2_5:numeric")
+    assert out["primary_keys"] == "0"
+    assert int(out["prepared_count"]) > 0

@@ -164,6 +164,8 @@ MACROS = {
             (select c.oid from {CATALOG}.pg.pg_class c join {CATALOG}.pg.pg_namespace n on n.oid = c.relnamespace
              where c.relname = x::varchar or n.nspname || '.' || c.relname = x::varchar limit 1))""",
     ),
+    # information_schema._pg_expandarray: one row (x = element, n = position) per array element
+    "_pg_expandarray": ("arr", "unnest(list_transform(range(1, len(arr) + 1), i -> {'x': arr[i], 'n': i}))"),
     "array_upper": ("arr, dim", "len(arr) - 1 + 1"),
     "array_lower": ("arr, dim", "case when len(arr) > 0 then 1 end"),
     "pg_get_triggerdef": ("t, pretty := false", "null::varchar"),
