@@ -554,3 +554,4 @@ def test_pgjdbc_database_metadata(gateway: dict, tmp_path: Path) -> None:
     assert out["columns"].startswith("region_code:text,observed_date:date,pm2_5:numeric")
     assert out["primary_keys"] == "0"
     assert int(out["prepared_count"]) > 0
+    assert out["fetched_in_batches"] == "1000"

@@ -486,13 +486,11 @@ class Gateway:
             raise QueryError("0A000", str(exc)) from exc
         for row in rows:
             writer.write(row)
-        sent = end - portal.offset
         portal.offset = end
         if end < table.num_rows:
             writer.write(m.portal_suspended())
         else:
             writer.write(m.command_complete(portal.tag if portal.tag == "SHOW" else f"SELECT {portal.offset}"))
-        del sent
 
     # ---------------------------------------------------------------------------------------------
 

@@ -30,6 +30,16 @@ public class JdbcMetadata {
         }
         System.out.println("prepared_count=" + count);
       }
+      c.setAutoCommit(false);  // a fetch size inside a transaction: Execute with a row limit, PortalSuspended
+      try (Statement st = c.createStatement()) {
+        st.setFetchSize(100);
+        int fetched = 0;
+        try (ResultSet rs = st.executeQuery("select station_code, observed_at from air.station_hourly limit 1000")) {
+          while (rs.next()) fetched++;
+        }
+        System.out.println("fetched_in_batches=" + fetched);
+      }
+      c.commit();
     }
   }
 }
