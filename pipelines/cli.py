@@ -141,7 +141,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from serving.http import create_app
 
-    gateway = Gateway(GatewayConfig(settings, host=args.host, port=args.sql_port))
+    tls_cert = os.environ.get("ECOLAKE_TLS_CERT")
+    gateway = Gateway(
+        GatewayConfig(
+            settings,
+            host=args.host,
+            port=args.sql_port,
+            tls_cert=tls_cert,
+            tls_key=os.environ.get("ECOLAKE_TLS_KEY") or tls_cert,
+            require_tls=bool(tls_cert) and args.host not in ("127.0.0.1", "localhost"),
+        )
+    )
     http = uvicorn.Server(
         uvicorn.Config(create_app(settings), host=args.host, port=args.http_port, log_level="warning")
     )

@@ -555,3 +555,59 @@ def test_pgjdbc_database_metadata(gateway: dict, tmp_path: Path) -> None:
     assert out["primary_keys"] == "0"
     assert int(out["prepared_count"]) > 0
     assert out["fetched_in_batches"] == "1000"
+
+
+def test_tls_when_a_certificate_is_configured(realdata_warehouse: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "gateway.crt", tmp_path / "gateway.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    settings = settings_for(realdata_warehouse)
+    from serving.users import load_users
+
+    if "analyst1" not in load_users(settings):
+        add_user(settings, "analyst1", PASSWORD, department="env_monitoring", role="analyst")
+    port = _free_port()
+    gw = Gateway(GatewayConfig(settings, port=port, tls_cert=str(cert_path), tls_key=str(key_path), require_tls=True))
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(gw.start())
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert ready.wait(30)
+    try:
+        args = {"host": "127.0.0.1", "port": port, "dbname": "ecolake", "user": "analyst1", "password": PASSWORD}
+        with psycopg.connect(**args, sslmode="verify-full", sslrootcert=str(cert_path)) as con:
+            assert con.pgconn.ssl_in_use
+            assert con.execute("select count(*) from air.city_daily").fetchone()[0] > 0
+        with pytest.raises(psycopg.OperationalError, match="TLS connections only"):
+            psycopg.connect(**args, sslmode="disable")
+    finally:
+        asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)

@@ -81,6 +81,19 @@ class GatewayConfig:
     port: int = 5433
     max_connections: int = 64
     statement_timeout_s: float = 300.0
+    tls_cert: str | None = None  # PEM certificate (chain) and key: TLS offered on SSLRequest
+    tls_key: str | None = None
+    require_tls: bool = False  # refuse clients that do not ask for TLS
+
+    def ssl_context(self):  # noqa: ANN201 - ssl.SSLContext | None
+        if not self.tls_cert:
+            return None
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
 
 
 @dataclass
@@ -123,6 +136,7 @@ class Gateway:
         self.sessions: dict[tuple[int, int], Session] = {}
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._server: asyncio.base_events.Server | None = None
+        self._ssl = config.ssl_context()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.config.host, self.config.port)
@@ -174,10 +188,20 @@ class Gateway:
 
     async def _startup(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Session | None:
         code, body = await self._read_startup(reader)
+        encrypted = False
         while code in (m.SSL_REQUEST, m.GSSENC_REQUEST):
-            writer.write(b"N")  # no TLS certificate configured: a clean refusal, the client may go on
-            await writer.drain()
+            if code == m.SSL_REQUEST and self._ssl is not None and not encrypted:
+                writer.write(b"S")
+                await writer.drain()
+                await writer.start_tls(self._ssl)
+                encrypted = True
+            else:
+                writer.write(b"N")  # no certificate configured (or GSSAPI): a clean refusal, the client goes on
+                await writer.drain()
             code, body = await self._read_startup(reader)
+        if code == m.PROTOCOL_3 and self.config.require_tls and not encrypted:
+            writer.write(m.error_response("28000", "this server accepts TLS connections only", severity="FATAL"))
+            return None
         if code == m.CANCEL_REQUEST:
             pid, key = struct.unpack("!ii", body[:8])
             target = self.sessions.get((pid, key))
