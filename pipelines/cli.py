@@ -5,6 +5,7 @@
     ecolake serve [--sql-port N]                             SQL gateway (:5433) + Dagster UI and daemon (:3000)
     ecolake users add NAME --department D --role R [--regions CODES]   (password from stdin)
     ecolake users list | disable NAME | passwd NAME
+    ecolake grants add|revoke NAME SCHEMA[.TABLE]
     ecolake up                                               demo-data (if landing is empty) + materialize + serve
     ecolake batches                                          ingest batches per dataset and status
     ecolake reingest DEPARTMENT/DATASET [--status held,rejected] [--delivery ID]
@@ -264,6 +265,22 @@ def cmd_reingest(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_grants(args: argparse.Namespace) -> int:
+    from serving import users
+
+    try:
+        if args.action == "add":
+            users.add_grant(get_settings(), args.name, args.target)
+            print(f"{args.name} may now read {args.target}")
+        else:
+            users.revoke_grant(get_settings(), args.name, args.target)
+            print(f"{args.name} may no longer read {args.target}")
+    except users.UserError as exc:
+        print(f"ecolake grants: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_batches(args: argparse.Namespace) -> int:
     from pipelines import lake
 
@@ -315,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--role", default="analyst")
     p.add_argument("--regions", help="comma-separated GB/T 2260 codes")
     p.set_defaults(func=cmd_users)
+    p = sub.add_parser("grants", help="extra schemas or tables a gateway user may read")
+    p.add_argument("action", choices=["add", "revoke"])
+    p.add_argument("name")
+    p.add_argument("target", help="schema or schema.table")
+    p.set_defaults(func=cmd_grants)
     p = sub.add_parser("reingest", help="re-run batches after a contract or standard was fixed")
     p.add_argument("dataset", help="department/dataset, e.g. env_monitoring/air_station_hourly")
     p.add_argument("--status", default="held,rejected", help="which batches (comma-separated statuses)")

@@ -233,7 +233,7 @@ def _check_query(tree: exp.Expression, user: User) -> None:
             raise Refused(f'relation "{name}" must be qualified with its schema (e.g. air.{name})')
         if schema in CATALOG_SCHEMAS:
             continue  # answered from the session's own catalog, which lists only what the user may read
-        if schema not in allowed:
+        if schema not in allowed and not user.may_read(schema, name):
             raise Refused(f"permission denied for schema {schema}")
 
 

@@ -51,7 +51,15 @@ class User:
     grants: list[str] = field(default_factory=list)  # extra schemas or schema.table
 
     def schemas(self) -> tuple[str, ...]:
-        return ROLE_SCHEMAS[self.role]
+        """Schemas readable whole: the role's, plus schema-level grants."""
+        return tuple(dict.fromkeys([*ROLE_SCHEMAS[self.role], *(g for g in self.grants if "." not in g)]))
+
+    def tables(self) -> tuple[str, ...]:
+        """Single relations granted (schema.table) beyond the readable schemas."""
+        return tuple(g for g in self.grants if "." in g)
+
+    def may_read(self, schema: str, table: str) -> bool:
+        return schema in self.schemas() or f"{schema}.{table}" in self.tables()
 
 
 def _store(settings: Settings) -> Path:
@@ -112,4 +120,35 @@ def set_disabled(settings: Settings, name: str, disabled: bool = True) -> None:
     if name not in users:
         raise UserError(f"no user {name!r}")
     users[name].disabled = disabled
+    save_users(settings, users)
+
+
+def _target(target: str) -> str:
+    target = target.strip().lower()
+    parts = target.split(".")
+    if not 1 <= len(parts) <= 2 or not all(p.isidentifier() for p in parts):
+        raise UserError(f"grant target {target!r}: a schema or schema.table")
+    return target
+
+
+def add_grant(settings: Settings, name: str, target: str) -> None:
+    users = load_users(settings)
+    if name not in users:
+        raise UserError(f"no user {name!r}")
+    target = _target(target)
+    if target not in users[name].grants:
+        users[name].grants.append(target)
+    save_users(settings, users)
+
+
+def revoke_grant(settings: Settings, name: str, target: str) -> None:
+    users = load_users(settings)
+    if name not in users:
+        raise UserError(f"no user {name!r}")
+    target = _target(target)
+    if target not in users[name].grants:
+        if target in ROLE_SCHEMAS[users[name].role]:
+            raise UserError(f"{target} comes with the role {users[name].role}: give {name} another role instead")
+        raise UserError(f"{name} has no grant on {target}")
+    users[name].grants.remove(target)
     save_users(settings, users)

@@ -611,3 +611,39 @@ def test_tls_when_a_certificate_is_configured(realdata_warehouse: Path, tmp_path
     finally:
         asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
+
+
+def test_grants_add_and_revoke_a_single_table(gateway: dict) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    env = os.environ | {"ECOLAKE_WAREHOUSE": str(gateway["settings"].warehouse)}
+
+    def grants(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pipelines.cli", "grants", *args], cwd=REPO, env=env, capture_output=True, text=True
+        )
+
+    sql = "select count(*) from raw.env_monitoring__air_station_hourly"
+    with _connect(gateway, autocommit=True) as con, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        con.execute(sql)
+    assert grants("add", "analyst1", "raw.env_monitoring__air_station_hourly").returncode == 0
+    with _connect(gateway, autocommit=True) as con:
+        assert con.execute(sql).fetchone()[0] > 0
+        listed = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
+        assert listed == {"env_monitoring__air_station_hourly"}
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            con.execute("select count(*) from raw.env_monitoring__air_stations")
+    assert grants("revoke", "analyst1", "raw.env_monitoring__air_station_hourly").returncode == 0
+    with _connect(gateway, autocommit=True) as con, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        con.execute(sql)
+    refused = grants("revoke", "analyst1", "air")
+    assert refused.returncode == 2 and "comes with the role analyst" in refused.stderr

@@ -191,7 +191,8 @@ S, I32, I64, I16, B = pa.string(), pa.int32(), pa.int64(), pa.int16(), pa.bool_(
 
 def build(con, user: User) -> None:  # noqa: ANN001 - a duckdb connection
     """Create the session's catalog ``pgc`` on ``con`` (a lake connection) for ``user``."""
-    allowed = sorted(set(user.schemas()))
+    granted_tables = set(user.tables())
+    allowed = sorted(set(user.schemas()) | {t.split(".")[0] for t in granted_tables})
     placeholders = ", ".join("?" for _ in allowed)
     relations = con.execute(
         "select schema_name, table_name, comment, 'r' from duckdb_tables() "
@@ -200,6 +201,8 @@ def build(con, user: User) -> None:  # noqa: ANN001 - a duckdb connection
         f"where database_name = current_database() and schema_name in ({placeholders}) order by 1, 2",
         allowed + allowed,
     ).fetchall()
+    # a schema that is only partly granted lists only the granted relations
+    relations = [r for r in relations if r[0] in user.schemas() or f"{r[0]}.{r[1]}" in granted_tables]
     columns = con.execute(
         "select schema_name, table_name, column_name, column_index, data_type, is_nullable, comment "
         f"from duckdb_columns() where database_name = current_database() and schema_name in ({placeholders}) "
@@ -207,6 +210,8 @@ def build(con, user: User) -> None:  # noqa: ANN001 - a duckdb connection
         allowed,
     ).fetchall()
 
+    listed = {(r[0], r[1]) for r in relations}
+    columns = [c for c in columns if (c[0], c[1]) in listed]
     schemas = sorted({r[0] for r in relations})
     namespace_oid = {"pg_catalog": PG_CATALOG_OID, "public": PUBLIC_OID, "information_schema": INFORMATION_SCHEMA_OID}
     for i, name in enumerate(schemas):
