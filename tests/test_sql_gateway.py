@@ -14,7 +14,7 @@ import pytest
 
 from serving.pgwire.server import Gateway, GatewayConfig
 from serving.users import add_user
-from tests.helpers import settings_for
+from tests.helpers import query, settings_for
 
 PASSWORD = "correct horse battery"
 
@@ -647,3 +647,130 @@ def test_grants_add_and_revoke_a_single_table(gateway: dict) -> None:
         con.execute(sql)
     refused = grants("revoke", "analyst1", "air")
     assert refused.returncode == 2 and "comes with the role analyst" in refused.stderr
+
+
+# the test's own reading of how a DuckDB column is declared in PostgreSQL
+PG_DECLARATION = {
+    "VARCHAR": "text",
+    "DATE": "date",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "DOUBLE": "double precision",
+    "BOOLEAN": "boolean",
+    "TIMESTAMP": "timestamp",
+    "VARCHAR[]": "text[]",
+}
+
+
+@pytest.fixture(scope="module")
+def real_postgres(tmp_path_factory: pytest.TempPathFactory, realdata_warehouse: Path):
+    """A real PostgreSQL 15 (Debian package) holding tables of the same shape as the served ones."""
+    import os
+    import shutil
+    import subprocess
+
+    bindir = Path("/usr/lib/postgresql/15/bin")
+    if not (bindir / "initdb").exists():
+        pytest.skip("PostgreSQL 15 server is not installed (Debian postgresql)")
+    import tempfile
+
+    # outside pytest's private temp folder, which the postgres user could not enter
+    root = Path(tempfile.mkdtemp(prefix="ecolake_pg15_"))
+    data, pwfile = root / "data", root / "pw"
+    pwfile.write_text(PASSWORD + "\n")
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(root, "postgres")
+        shutil.chown(pwfile, "postgres")
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "analyst1",
+            "-A",
+            "scram-sha-256",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    port = _free_port()
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        columns = query(
+            realdata_warehouse,
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_catalog = 'lake' and table_schema = 'air' "
+            "order by table_name, ordinal_position",
+        )
+        tables: dict[str, list[str]] = {}
+        for table, column, data_type in columns:
+            pg = PG_DECLARATION.get(data_type) or data_type.lower().replace("decimal", "numeric")
+            tables.setdefault(table, []).append(f"{column} {pg}")
+        with psycopg.connect(
+            host="127.0.0.1", port=port, user="analyst1", password=PASSWORD, dbname="postgres", autocommit=True
+        ) as con:
+            con.execute("create database ecolake")
+        with psycopg.connect(
+            host="127.0.0.1", port=port, user="analyst1", password=PASSWORD, dbname="ecolake", autocommit=True
+        ) as con:
+            con.execute("create schema air")
+            for table, cols in tables.items():
+                con.execute(f"create table air.{table} ({', '.join(cols)})")
+        yield port
+    finally:
+        subprocess.run(
+            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_client_metadata_matches_a_real_postgresql_15(gateway: dict, real_postgres: int) -> None:
+    import sqlalchemy as sa
+
+    password = PASSWORD.replace(" ", "%20")
+
+    def metadata(port: int) -> dict:
+        engine = sa.create_engine(f"postgresql+psycopg://analyst1:{password}@127.0.0.1:{port}/ecolake")
+        try:
+            inspector = sa.inspect(engine)
+            out = {
+                t: [(c["name"], str(c["type"])) for c in inspector.get_columns(t, schema="air")]
+                for t in sorted(inspector.get_table_names(schema="air"))
+            }
+            with engine.connect() as con:
+                result = con.exec_driver_sql("select * from air.city_daily limit 0")
+                out["wire_types"] = [d.type_code for d in result.cursor.description]
+            return out
+        finally:
+            engine.dispose()
+
+    ours, theirs = metadata(gateway["port"]), metadata(real_postgres)
+    assert ours.keys() == theirs.keys()
+    for table in theirs:
+        assert ours[table] == theirs[table], table
+    print(
+        f"compared {len(theirs) - 1} tables' columns and types, and the wire types of air.city_daily, "
+        "with PostgreSQL 15: equal"
+    )
