@@ -26,7 +26,7 @@ from serving import policy
 from serving.pgwire import catalog as pg_catalog
 from serving.pgwire import messages as m
 from serving.pgwire.scram import ScramError, ScramExchange, Secret, make_secret
-from serving.pgwire.types import PG_EPOCH, PG_EPOCH_DT, encode_rows, pg_type
+from serving.pgwire.types import PG_EPOCH, PG_EPOCH_DT, encode_rows_bulk, pg_type
 from serving.users import User, load_users
 
 log = logging.getLogger("ecolake.gateway")
@@ -337,8 +337,7 @@ class Gateway:
             table, tag = await self._run(s, plan, [])
             if table is not None:
                 writer.write(_row_description(table, []))
-                for row in encode_rows(table, []):
-                    writer.write(row)
+                writer.write(encode_rows_bulk(table, []))
                 tag = tag or f"SELECT {table.num_rows}"
             writer.write(m.command_complete(tag or "SELECT 0"))
 
@@ -505,11 +504,9 @@ class Gateway:
         table = portal.table
         end = table.num_rows if max_rows <= 0 else min(table.num_rows, portal.offset + max_rows)
         try:
-            rows = encode_rows(table.slice(portal.offset, end - portal.offset), portal.result_formats)
+            writer.write(encode_rows_bulk(table.slice(portal.offset, end - portal.offset), portal.result_formats))
         except NotImplementedError as exc:
             raise QueryError("0A000", str(exc)) from exc
-        for row in rows:
-            writer.write(row)
         portal.offset = end
         if end < table.num_rows:
             writer.write(m.portal_suspended())

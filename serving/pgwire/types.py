@@ -8,6 +8,7 @@ import struct
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -219,26 +220,6 @@ def binary_column(column: pa.ChunkedArray | pa.Array, pg: PgType) -> list[bytes 
     raise NotImplementedError(f"binary format for {pg.name}")
 
 
-def encode_rows(table: pa.Table, formats: list[int]) -> list[bytes]:
-    """DataRow messages for every row: columns are encoded whole, then zipped into rows."""
-    columns = []
-    for i, column in enumerate(table.columns):
-        # one format code applies to every column; otherwise one code per column (PostgreSQL's Bind rule)
-        fmt = formats[0] if len(formats) == 1 else (formats[i] if i < len(formats) else 0)
-        columns.append(binary_column(column, pg_type(column.type)) if fmt == 1 else text_column(column))
-    header = b"D"
-    count = struct.pack("!h", table.num_columns)
-    rows = []
-    null = struct.pack("!i", -1)
-    for values in zip(*columns, strict=True):
-        parts = [count]
-        for v in values:
-            parts.append(null if v is None else struct.pack("!i", len(v)) + v)
-        body = b"".join(parts)
-        rows.append(header + struct.pack("!i", len(body) + 4) + body)
-    return rows
-
-
 # ------------------------------------------------------------------------------------------------
 # DuckDB column types (as duckdb_columns() names them) → PostgreSQL types, for the catalog
 
@@ -320,3 +301,90 @@ BASE_TYPES = [
     (1115, "_timestamp", -1, "A", 0, 1114),
     (1231, "_numeric", -1, "A", 0, 1700),
 ]
+
+
+# ------------------------------------------------------------------------------------------------
+# vectorised DataRow assembly: each column becomes (lengths, bytes) once, rows are laid out by numpy
+
+
+def _column_parts(column: pa.ChunkedArray | pa.Array, fmt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lengths: int64, -1 for NULL; starts: int64 offsets into data; data: uint8) for one column."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    n = len(array)
+    valid = np.ones(n, dtype=bool) if array.null_count == 0 else np.asarray(array.is_valid())
+    pg = pg_type(array.type)
+    fixed = {INT2.oid: ">i2", INT4.oid: ">i4", INT8.oid: ">i8", FLOAT4.oid: ">f4", FLOAT8.oid: ">f8"}
+    if fmt == 1 and (pa.types.is_timestamp(array.type) or pa.types.is_date32(array.type)):
+        # PostgreSQL counts from 2000-01-01: microseconds for timestamps, days for dates
+        if pa.types.is_timestamp(array.type):
+            micros = pc.cast(array.cast(pa.timestamp("us", array.type.tz)).fill_null(0), pa.int64())
+            values = (np.asarray(micros) - 946_684_800_000_000).astype(">i8")
+        else:
+            values = (np.asarray(pc.cast(array.fill_null(0), pa.int32())) - 10_957).astype(">i4")
+        width = values.dtype.itemsize
+        lengths = np.where(valid, width, -1).astype(np.int64)
+        return lengths, np.arange(n, dtype=np.int64) * width, values.view(np.uint8)
+    if fmt == 1 and pg.oid in fixed and pa.types.is_integer(array.type) | pa.types.is_floating(array.type):
+        values = np.asarray(array.fill_null(0)).astype(fixed[pg.oid])
+        width = values.dtype.itemsize
+        lengths = np.where(valid, width, -1).astype(np.int64)
+        return lengths, np.arange(n, dtype=np.int64) * width, values.view(np.uint8)
+    is_string = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    castable = pa.types.is_integer(array.type) or pa.types.is_date(array.type) or pa.types.is_decimal(array.type)
+    if is_string or (fmt == 0 and castable):  # a string's text and binary forms are the same bytes
+        text = array if pa.types.is_string(array.type) else pc.cast(array, pa.string())
+        if pa.types.is_large_string(text.type):
+            text = pc.cast(text, pa.string())
+        offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=n + 1, offset=text.offset * 4).astype(np.int64)
+        data_buffer = text.buffers()[2]
+        data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+        lengths = np.where(valid, offsets[1:] - offsets[:-1], -1)
+        return lengths, offsets[:-1], data
+    values = binary_column(array, pg) if fmt == 1 else text_column(array)
+    lengths = np.array([-1 if v is None else len(v) for v in values], dtype=np.int64)
+    data = np.frombuffer(b"".join(v for v in values if v is not None), dtype=np.uint8)
+    starts = np.zeros(n, dtype=np.int64)
+    if n:
+        starts[1:] = np.cumsum(np.maximum(lengths, 0))[:-1]
+    return lengths, starts, data
+
+
+def encode_rows_bulk(table: pa.Table, formats: list[int]) -> bytes:
+    """All DataRow messages of a table as one buffer: each column is encoded whole (Arrow buffers
+    for strings and numbers, vectorised big-endian for binary numbers, dates and timestamps, the
+    per-value encoders above for the rest), then numpy lays the fields out row by row."""
+    n, ncols = table.num_rows, table.num_columns
+    if n == 0:
+        return b""
+    parts = []
+    for i, column in enumerate(table.columns):
+        fmt = formats[0] if len(formats) == 1 else (formats[i] if i < len(formats) else 0)
+        parts.append(_column_parts(column, fmt))
+    field_sizes = np.stack([4 + np.maximum(lengths, 0) for lengths, _, _ in parts], axis=1)  # n × ncols
+    body = 2 + field_sizes.sum(axis=1)  # ncols + fields
+    message = 5 + body  # 'D' + int32 length + body
+    row_start = np.zeros(n, dtype=np.int64)
+    row_start[1:] = np.cumsum(message)[:-1]
+    out = np.empty(int(message.sum()), dtype=np.uint8)
+    out[row_start] = ord("D")
+    header = np.empty(n, dtype=[("length", ">i4"), ("ncols", ">i2")])
+    header["length"] = 4 + body
+    header["ncols"] = ncols
+    out[(row_start[:, None] + np.arange(1, 7)).ravel()] = header.view(np.uint8)
+    position = row_start + 7
+    for c, (lengths, starts, data) in enumerate(parts):
+        out[(position[:, None] + np.arange(4)).ravel()] = lengths.astype(">i4").view(np.uint8)
+        present = lengths > 0
+        widths = np.unique(lengths[present])
+        if len(widths) == 1 and present.all():  # fixed width, no NULL: a 2-D copy instead of per-byte indexing
+            width = int(widths[0])
+            source = data[(starts[:, None] + np.arange(width)).ravel()]
+            out[((position + 4)[:, None] + np.arange(width)).ravel()] = source
+        elif present.any():
+            lens = lengths[present]
+            total = int(lens.sum())
+            first = np.repeat(np.cumsum(lens) - lens, lens)
+            within = np.arange(total, dtype=np.int64) - first
+            out[np.repeat(position[present] + 4, lens) + within] = data[np.repeat(starts[present], lens) + within]
+        position = position + field_sizes[:, c]
+    return out.tobytes()
