@@ -11,14 +11,12 @@ PostgreSQL 15 holding the same rows is not measured yet (no server in this run).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -88,18 +86,7 @@ def main() -> None:
         add_user(settings, "bench", PASSWORD, department="bench", role="analyst")
 
     port = free_port()
-    gateway = Gateway(GatewayConfig(settings, port=port, max_connections=128))
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(gateway.start())
-        ready.set()
-        loop.run_forever()
-
-    threading.Thread(target=serve, daemon=True).start()
-    ready.wait(30)
+    stop_gateway = Gateway(GatewayConfig(settings, port=port, max_connections=128)).start_in_thread()
     dsn = f"host=127.0.0.1 port={port} dbname=ecolake user=bench password={PASSWORD} sslmode=disable"
 
     direct = lake.connect(settings, read_only=True)
@@ -144,7 +131,7 @@ def main() -> None:
         bulk = len(rows) / (time.perf_counter() - t)
     print(f"bulk: {len(rows)} rows (binary) at {bulk:,.0f} rows/s")
     direct.close()
-    loop.call_soon_threadsafe(loop.stop)
+    stop_gateway()
     if tmp:
         tmp.cleanup()
     print(

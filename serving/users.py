@@ -106,9 +106,7 @@ def add_user(
 
 
 def set_password(settings: Settings, name: str, password: str) -> None:
-    users = load_users(settings)
-    if name not in users:
-        raise UserError(f"no user {name!r}")
+    users = _existing(settings, name)
     if len(password) < 8:
         raise UserError("password: at least 8 characters")
     users[name].secret = make_secret(password)
@@ -116,9 +114,7 @@ def set_password(settings: Settings, name: str, password: str) -> None:
 
 
 def set_disabled(settings: Settings, name: str, disabled: bool = True) -> None:
-    users = load_users(settings)
-    if name not in users:
-        raise UserError(f"no user {name!r}")
+    users = _existing(settings, name)
     users[name].disabled = disabled
     save_users(settings, users)
 
@@ -131,10 +127,15 @@ def _target(target: str) -> str:
     return target
 
 
-def add_grant(settings: Settings, name: str, target: str) -> None:
+def _existing(settings: Settings, name: str) -> dict[str, User]:
     users = load_users(settings)
     if name not in users:
         raise UserError(f"no user {name!r}")
+    return users
+
+
+def add_grant(settings: Settings, name: str, target: str) -> None:
+    users = _existing(settings, name)
     target = _target(target)
     if target not in users[name].grants:
         users[name].grants.append(target)
@@ -142,9 +143,7 @@ def add_grant(settings: Settings, name: str, target: str) -> None:
 
 
 def revoke_grant(settings: Settings, name: str, target: str) -> None:
-    users = load_users(settings)
-    if name not in users:
-        raise UserError(f"no user {name!r}")
+    users = _existing(settings, name)
     target = _target(target)
     if target not in users[name].grants:
         if target in ROLE_SCHEMAS[users[name].role]:

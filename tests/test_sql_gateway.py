@@ -30,22 +30,9 @@ def gateway(realdata_warehouse: Path):
     settings = settings_for(realdata_warehouse)
     add_user(settings, "analyst1", PASSWORD, department="env_monitoring", role="analyst")
     port = _free_port()
-    gw = Gateway(GatewayConfig(settings, port=port))
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(gw.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(30)
+    stop = Gateway(GatewayConfig(settings, port=port)).start_in_thread()
     yield {"port": port, "settings": settings}
-    asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
+    stop()
 
 
 def _connect(gateway: dict, **kw) -> psycopg.Connection:
@@ -589,18 +576,8 @@ def test_tls_when_a_certificate_is_configured(realdata_warehouse: Path, tmp_path
     if "analyst1" not in load_users(settings):
         add_user(settings, "analyst1", PASSWORD, department="env_monitoring", role="analyst")
     port = _free_port()
-    gw = Gateway(GatewayConfig(settings, port=port, tls_cert=str(cert_path), tls_key=str(key_path), require_tls=True))
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(gw.start())
-        ready.set()
-        loop.run_forever()
-
-    threading.Thread(target=run, daemon=True).start()
-    assert ready.wait(30)
+    config = GatewayConfig(settings, port=port, tls_cert=str(cert_path), tls_key=str(key_path), require_tls=True)
+    stop = Gateway(config).start_in_thread()
     try:
         args = {"host": "127.0.0.1", "port": port, "dbname": "ecolake", "user": "analyst1", "password": PASSWORD}
         with psycopg.connect(**args, sslmode="verify-full", sslrootcert=str(cert_path)) as con:
@@ -609,8 +586,7 @@ def test_tls_when_a_certificate_is_configured(realdata_warehouse: Path, tmp_path
         with pytest.raises(psycopg.OperationalError, match="TLS connections only"):
             psycopg.connect(**args, sslmode="disable")
     finally:
-        asyncio.run_coroutine_threadsafe(gw.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
+        stop()
 
 
 def test_grants_add_and_revoke_a_single_table(gateway: dict) -> None:

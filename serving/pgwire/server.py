@@ -14,7 +14,9 @@ import logging
 import os
 import secrets
 import struct
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -152,6 +154,27 @@ class Gateway:
         if self._server:
             self._server.close()
             await self._server.wait_closed()
+
+    def start_in_thread(self) -> Callable[[], None]:
+        """Serve from a background thread (tests, benchmarks, embedding); returns the stop function."""
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self.start())
+            ready.set()
+            loop.run_forever()
+
+        threading.Thread(target=run, daemon=True, name="ecolake-gateway").start()
+        if not ready.wait(30):
+            raise RuntimeError("the gateway did not start within 30 s")
+
+        def stop() -> None:
+            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(10)
+            loop.call_soon_threadsafe(loop.stop)
+
+        return stop
 
     # ---------------------------------------------------------------------------------------------
 
