@@ -299,6 +299,10 @@ def rewrite_for_catalog(tree: exp.Expression) -> exp.Expression:
                 node = node.copy()
                 node.set("db", exp.to_identifier(pg_catalog.SCHEMA_OF[schema or "pg_catalog"]))
                 node.set("catalog", exp.to_identifier(pg_catalog.CATALOG))
+                # `(a join b …)`: the joins hang under the first table and are not visited once it is replaced
+                for key in ("joins", "laterals", "pivots"):
+                    if node.args.get(key):
+                        node.set(key, [sub(child) for child in node.args[key]])
             return node
         if isinstance(node, exp.Column) and node.db.lower() in CATALOG_SCHEMAS:
             node = node.copy()
@@ -385,7 +389,12 @@ def restrict_regions(tree: exp.Expression, regions: list[str], region_tables: fr
             return node
         alias = node.alias or name
         inner = sqlglot.parse_one(f"select * from {schema}.{name} where {predicate}", read="duckdb")
-        return exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        filtered = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        # `(a join b …)`: the joins hang under the first table; they move to its replacement, filtered too
+        for key in ("joins", "laterals", "pivots"):
+            if node.args.get(key):
+                filtered.set(key, [child.transform(transform) for child in node.args[key]])
+        return filtered
 
     def unqualify(node: exp.Expression) -> exp.Expression:
         # air.city_daily.pm2_5 → city_daily.pm2_5: the relation is now the filtered subquery
