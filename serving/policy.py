@@ -91,7 +91,7 @@ class Syntax(Refused):
     sqlstate = "42601"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     kind: str  # query | begin | commit | rollback | set | show | discard | declare | fetch | close
     original: str
@@ -259,9 +259,9 @@ def _regclass_lookup(literal: exp.Literal) -> exp.Expression:
     if literal.this.lower() in pg_catalog.SYSTEM_RELATIONS:
         return exp.Literal.number(pg_catalog.SYSTEM_RELATIONS[literal.this.lower()])
     schema, _, name = literal.this.rpartition(".")
-    cat = pg_catalog.CATALOG
+    cat = pg_catalog.PG
     sql = (
-        f"select c.oid from {cat}.pg.pg_class c join {cat}.pg.pg_namespace n "
+        f"select c.oid from {cat}.pg_class c join {cat}.pg_namespace n "
         f"on n.oid = c.relnamespace where c.relname = {exp.Literal.string(name.strip(chr(34))).sql()}"
     )
     if schema:
@@ -295,10 +295,16 @@ def rewrite_for_catalog(tree: exp.Expression) -> exp.Expression:
             return _name_the_column(node)
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
             schema, name = node.db.lower(), node.name.lower()
+            if node.catalog and schema not in CATALOG_SCHEMAS:  # lake.air.x, ecolake.air.x: the served air.x
+                node.set("catalog", None)  # in place (transform works on a copy): its joins are still visited
             if schema in CATALOG_SCHEMAS or (not schema and name in pg_catalog.RELATIONS and name not in cte_names):
                 node = node.copy()
-                node.set("db", exp.to_identifier(pg_catalog.SCHEMA_OF[schema or "pg_catalog"]))
-                node.set("catalog", exp.to_identifier(pg_catalog.CATALOG))
+                catalog, db, physical = pg_catalog.relation_path(schema or "pg_catalog", name)
+                node.set("this", exp.to_identifier(physical))
+                node.set("db", exp.to_identifier(db))
+                node.set("catalog", exp.to_identifier(catalog))
+                if not node.alias:  # columns qualified with the relation's name still resolve
+                    node.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
                 # `(a join b …)`: the joins hang under the first table and are not visited once it is replaced
                 for key in ("joins", "laterals", "pivots"):
                     if node.args.get(key):

@@ -1,11 +1,13 @@
 """A PostgreSQL 15 system catalog for one gateway session, built from the lake's own metadata.
 
 DuckDB's built-in ``pg_catalog`` answers many client queries wrongly (its own OIDs and type names,
-missing relations), so each session gets an in-memory catalog ``pgc`` holding ``pg_catalog`` and
-``information_schema`` relations filled as PostgreSQL would fill them — real type OIDs and names,
-table and column comments (from the contracts and dbt docs) in ``pg_description`` — listing only
-the relations the session's user may read. ``serving.policy`` rewrites every reference to a
-catalog relation or function to this catalog (with sqlglot).
+missing relations), so each session gets its own ``pg_catalog`` and ``information_schema``
+relations, filled as PostgreSQL would fill them — real type OIDs and names, table and column
+comments (from the contracts and dbt docs) in ``pg_description`` — listing only the relations the
+session's user may read. They are temporary tables of the session's connection (DuckDB's ``temp``
+catalog is private to a connection, and sessions share one database instance), named by
+``relation_path``. ``serving.policy`` rewrites every reference to a catalog relation or function to
+them (with sqlglot).
 """
 
 from __future__ import annotations
@@ -15,9 +17,18 @@ import pyarrow as pa
 from serving.pgwire.types import BASE_TYPES, pg_type_of_duckdb
 from serving.users import User
 
-CATALOG = "pgc"
-# DuckDB keeps the names pg_catalog and information_schema for its own system schemas
-SCHEMA_OF = {"pg_catalog": "pg", "information_schema": "info"}
+# DuckDB keeps the names pg_catalog and information_schema for its own system schemas: the session's
+# relations are temp tables, information_schema's with a prefix (pg_catalog's all start with pg_)
+CATALOG, SCHEMA = "temp", "main"
+PG = f"{CATALOG}.{SCHEMA}"
+TABLE_PREFIX = {"pg_catalog": "", "information_schema": "information_schema_"}
+
+
+def relation_path(schema: str, name: str) -> tuple[str, str, str]:
+    """Where the session's catalog keeps relation ``name`` of ``schema`` (pg_catalog or information_schema)."""
+    return CATALOG, SCHEMA, TABLE_PREFIX[schema] + name
+
+
 PG_CATALOG_OID = 11
 PUBLIC_OID = 2200
 INFORMATION_SCHEMA_OID = 13000
@@ -109,7 +120,7 @@ MACROS = {
     "pg_encoding_to_char": ("enc", "case when enc = 6 then 'UTF8' else 'SQL_ASCII' end"),
     "pg_table_is_visible": (
         "rel_oid",
-        f"(select relnamespace = {PUBLIC_OID} from {CATALOG}.pg.pg_class where oid = rel_oid)",
+        f"(select relnamespace = {PUBLIC_OID} from {PG}.pg_class where oid = rel_oid)",
     ),
     "pg_type_is_visible": ("type_oid", "true"),
     "pg_function_is_visible": ("fn_oid", "true"),
@@ -132,11 +143,11 @@ MACROS = {
     "pg_backend_pid": ("", "0"),
     "obj_description": (
         "obj, cat := 'pg_class'",
-        f"(select first(description) from {CATALOG}.pg.pg_description where objoid = obj and objsubid = 0)",
+        f"(select first(description) from {PG}.pg_description where objoid = obj and objsubid = 0)",
     ),
     "col_description": (
         "rel, col",
-        f"(select first(description) from {CATALOG}.pg.pg_description where objoid = rel and objsubid = col)",
+        f"(select first(description) from {PG}.pg_description where objoid = rel and objsubid = col)",
     ),
     "shobj_description": ("obj, cat", "null::varchar"),
     "format_type": (
@@ -146,7 +157,7 @@ MACROS = {
                 then 'numeric(' || ((typemod - 4) >> 16) || ',' || ((typemod - 4) & 65535) || ')'
             when t.typname = 'varchar' and typemod > 4 then 'character varying(' || (typemod - 4) || ')'
             else coalesce(n.display, t.typname) end
-        from {CATALOG}.pg.pg_type t
+        from {PG}.pg_type t
         left join (values ('int8', 'bigint'), ('int4', 'integer'), ('int2', 'smallint'), ('float8', 'double precision'),
                           ('float4', 'real'), ('bool', 'boolean'), ('varchar', 'character varying'),
                           ('timestamp', 'timestamp without time zone'), ('timestamptz', 'timestamp with time zone'),
@@ -157,11 +168,11 @@ MACROS = {
             as n(typname, display) on n.typname = t.typname
         where t.oid = type_oid)""",
     ),
-    "to_regclass": ("name", f"(select oid from {CATALOG}.pg.pg_class where relname = name)"),
+    "to_regclass": ("name", f"(select oid from {PG}.pg_class where relname = name)"),
     "regclass": (
         "x",
         f"""coalesce(try_cast(x::varchar as bigint), case x::varchar {_SYSTEM_CASES} end,
-            (select c.oid from {CATALOG}.pg.pg_class c join {CATALOG}.pg.pg_namespace n on n.oid = c.relnamespace
+            (select c.oid from {PG}.pg_class c join {PG}.pg_namespace n on n.oid = c.relnamespace
              where c.relname = x::varchar or n.nspname || '.' || c.relname = x::varchar limit 1))""",
     ),
     # information_schema._pg_expandarray: one row (x = element, n = position) per array element
@@ -170,7 +181,7 @@ MACROS = {
     "array_lower": ("arr, dim", "case when len(arr) > 0 then 1 end"),
     "pg_get_triggerdef": ("t, pretty := false", "null::varchar"),
     "pg_partition_ancestors": ("r", "[]::bigint[]"),
-    "to_regtype": ("name", f"(select oid from {CATALOG}.pg.pg_type where typname = name)"),
+    "to_regtype": ("name", f"(select oid from {PG}.pg_type where typname = name)"),
     "quote_ident": (
         "ident",
         "case when regexp_matches(ident, '^[a-z_][a-z0-9_]*$') then ident "
@@ -189,8 +200,9 @@ def _table(rows: list[tuple], columns: list[tuple[str, pa.DataType]]) -> pa.Tabl
 S, I32, I64, I16, B = pa.string(), pa.int32(), pa.int64(), pa.int16(), pa.bool_()
 
 
-def build(con, user: User) -> None:  # noqa: ANN001 - a duckdb connection
-    """Create the session's catalog ``pgc`` on ``con`` (a lake connection) for ``user``."""
+def build(con, user: User, lake_tables: frozenset[tuple[str, str]] = frozenset()) -> None:  # noqa: ANN001
+    """Create the session's catalog on ``con`` (a connection reading the served relations) for
+    ``user``. ``lake_tables``: views that stand for tables of the lake, listed as tables."""
     granted_tables = set(user.tables())
     allowed = sorted(set(user.schemas()) | {t.split(".")[0] for t in granted_tables})
     placeholders = ", ".join("?" for _ in allowed)
@@ -202,7 +214,11 @@ def build(con, user: User) -> None:  # noqa: ANN001 - a duckdb connection
         allowed + allowed,
     ).fetchall()
     # a schema that is only partly granted lists only the granted relations
-    relations = [r for r in relations if r[0] in user.schemas() or f"{r[0]}.{r[1]}" in granted_tables]
+    relations = [
+        (s, t, comment, "r" if (s, t) in lake_tables else kind)
+        for s, t, comment, kind in relations
+        if s in user.schemas() or f"{s}.{t}" in granted_tables
+    ]
     columns = con.execute(
         "select schema_name, table_name, column_name, column_index, data_type, is_nullable, comment "
         f"from duckdb_columns() where database_name = current_database() and schema_name in ({placeholders}) "
@@ -218,13 +234,9 @@ def build(con, user: User) -> None:  # noqa: ANN001 - a duckdb connection
         namespace_oid[name] = FIRST_SCHEMA_OID + i
     relation_oid = {(s, t): FIRST_RELATION_OID + i for i, (s, t, _, _) in enumerate(relations)}
 
-    con.execute(f"attach if not exists ':memory:' as {CATALOG}")
-    for schema in SCHEMA_OF.values():
-        con.execute(f"create schema if not exists {CATALOG}.{schema}")
-
     def put(name: str, table: pa.Table, schema: str = "pg_catalog") -> None:
         con.register("_pgc_rows", table)
-        con.execute(f"create or replace table {CATALOG}.{SCHEMA_OF[schema]}.{name} as select * from _pgc_rows")
+        con.execute(f"create or replace temp table {relation_path(schema, name)[2]} as select * from _pgc_rows")
         con.unregister("_pgc_rows")
 
     put(

@@ -1,8 +1,9 @@
 """The SQL gateway: a PostgreSQL protocol v3 server over the lake (asyncio; DuckDB work in threads).
 
-One session per connection, each with its own read-only lake connection. Statements are parsed
-and checked by ``serving.policy`` before DuckDB sees them; session statements (SET, SHOW, BEGIN…)
-are answered here.
+One session per connection, each a connection of the shared instance of ``serving.served`` (the
+served relations at the lake's newest snapshot) with its own catalog. Statements are parsed and
+checked by ``serving.policy`` before DuckDB sees them; session statements (SET, SHOW, BEGIN…) are
+answered here.
 """
 
 from __future__ import annotations
@@ -16,25 +17,27 @@ import secrets
 import struct
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
 
-from pipelines import lake
 from pipelines.settings import Settings
 from serving import policy
 from serving.pgwire import catalog as pg_catalog
 from serving.pgwire import messages as m
 from serving.pgwire.scram import ScramError, ScramExchange, Secret, make_secret
 from serving.pgwire.types import PG_EPOCH, PG_EPOCH_DT, encode_rows_bulk, pg_type
+from serving.served import ServedCopy, ServedLake
 from serving.users import User, load_users
 
 log = logging.getLogger("ecolake.gateway")
 
 DATABASE = "ecolake"
 SERVER_VERSION = f"{pg_catalog.SERVER_VERSION} (ecolake)"
+PLAN_CACHE_SIZE = 2048
 
 
 # SHOW answers beyond the startup parameters
@@ -86,6 +89,9 @@ class GatewayConfig:
     tls_cert: str | None = None  # PEM certificate (chain) and key: TLS offered on SSLRequest
     tls_key: str | None = None
     require_tls: bool = False  # refuse clients that do not ask for TLS
+    copy_served: bool = True  # serve in-memory copies of the analysts' relations (serving.served)
+    copy_max_rows: int = 20_000_000  # larger tables are read from the lake
+    follow_lake_s: float = 5.0  # how often a new lake snapshot is looked for
 
     def ssl_context(self):  # noqa: ANN201 - ssl.SSLContext | None
         if not self.tls_cert:
@@ -103,6 +109,7 @@ class Session:
     user: User
     params: dict[str, str]
     con: duckdb.DuckDBPyConnection
+    served: ServedCopy
     pid: int
     secret: int
     prepared: dict[str, Prepared] = field(default_factory=dict)
@@ -139,10 +146,29 @@ class Gateway:
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._server: asyncio.base_events.Server | None = None
         self._ssl = config.ssl_context()
+        self.served: ServedLake | None = None
+        self._follower: asyncio.Task | None = None
+        self._plans: OrderedDict[tuple, list[policy.Plan]] = OrderedDict()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.config.host, self.config.port)
-        log.info("SQL gateway on %s:%d, database %s", self.config.host, self.config.port, DATABASE)
+        c = self.config
+        self.served = await asyncio.to_thread(ServedLake, c.settings, copy=c.copy_served, max_rows=c.copy_max_rows)
+        await asyncio.to_thread(self.served.refresh)
+        self._server = await asyncio.start_server(self._handle, c.host, c.port)
+        self._follower = asyncio.create_task(self._follow_lake())
+        log.info("SQL gateway on %s:%d, database %s", c.host, c.port, DATABASE)
+
+    async def _follow_lake(self) -> None:
+        """Serve each new lake snapshot; drop the copies no session reads any more."""
+        assert self.served is not None
+        while True:
+            await asyncio.sleep(self.config.follow_lake_s)
+            try:
+                await asyncio.to_thread(self.served.refresh)
+                in_use = {s.served.database for s in self.sessions.values()}
+                await asyncio.to_thread(self.served.retire, in_use)
+            except Exception:  # the lake may be mid-maintenance: keep serving the current copy
+                log.exception("could not follow the lake")
 
     async def serve_forever(self) -> None:
         await self.start()
@@ -151,9 +177,13 @@ class Gateway:
             await self._server.serve_forever()
 
     async def stop(self) -> None:
+        if self._follower:
+            self._follower.cancel()
         if self._server:
             self._server.close()
             await self._server.wait_closed()
+        if self.served:
+            self.served.close()
 
     def start_in_thread(self) -> Callable[[], None]:
         """Serve from a background thread (tests, benchmarks, embedding); returns the stop function."""
@@ -253,11 +283,11 @@ class Gateway:
             writer.write(m.error_response("3D000", f'database "{database}" does not exist', severity="FATAL"))
             return None
         writer.write(m.authentication(0))
-        con = await asyncio.to_thread(lake.connect, self.config.settings, read_only=True)
-        await asyncio.to_thread(pg_catalog.build, con, user)
-        session = Session(user, params, con, next(self._pids), secrets.randbits(31))
-        session.region_tables = await asyncio.to_thread(_region_tables, con)
-        session.column_types = await asyncio.to_thread(_column_types, con)
+        assert self.served is not None
+        await asyncio.to_thread(self.served.refresh)  # a new connection sees the newest snapshot
+        con, served = await asyncio.to_thread(self.served.connect)
+        session = Session(user, params, con, served, next(self._pids), secrets.randbits(31))
+        await asyncio.to_thread(_build_session_catalog, session)
         self.sessions[(session.pid, session.secret)] = session
         for name, value in _startup_parameters(user.name, params.get("application_name", "")).items():
             writer.write(m.parameter_status(name, value))
@@ -365,11 +395,23 @@ class Gateway:
             writer.write(m.command_complete(tag or "SELECT 0"))
 
     def _plan(self, s: Session, sql: str) -> list[policy.Plan]:
+        # dashboards send the same statements again and again: plans are kept per statement text and
+        # everything they depend on (the user's role, grants and regions, the regional relations)
+        u = s.user
+        key = (sql, u.name, u.role, tuple(u.regions), tuple(u.grants), s.region_tables)
+        plans = self._plans.get(key)
+        if plans is not None:
+            self._plans.move_to_end(key)
+            return plans
         try:
-            return policy.plan(sql, s.user, s.params, s.region_tables)
+            plans = policy.plan(sql, s.user, s.params, s.region_tables)
         except policy.Refused as exc:
             self._audit(s, sql, 0, 0, refused=str(exc))
             raise QueryError(exc.sqlstate, str(exc)) from exc
+        self._plans[key] = plans
+        if len(self._plans) > PLAN_CACHE_SIZE:
+            self._plans.popitem(last=False)
+        return plans
 
     async def _run(self, s: Session, plan: policy.Plan, params: list[object]) -> tuple[pa.Table | None, str | None]:
         if s.failed_transaction and plan.kind not in ("rollback", "commit", "rollback_to"):
@@ -399,6 +441,7 @@ class Gateway:
             result = self._session_statement(s, plan)
             self._audit(s, plan.original, 0.0, 0)
             return result
+        await self._follow(s)
         started = time.monotonic()
         try:
             table = await asyncio.wait_for(
@@ -415,6 +458,20 @@ class Gateway:
             raise QueryError(_sqlstate(exc), str(exc).split("\n")[0]) from exc
         self._audit(s, plan.original, time.monotonic() - started, table.num_rows)
         return table, None
+
+    async def _follow(self, s: Session) -> None:
+        """Between statements (not inside a transaction block), move to the newest served copy."""
+        assert self.served is not None
+        current = self.served.current
+        if current is None or current is s.served or s.in_transaction:
+            return
+
+        def switch() -> None:
+            s.con.execute(f'use "{current.database}"')
+            s.served = current
+            _build_session_catalog(s)
+
+        await asyncio.to_thread(switch)
 
     def _session_statement(self, s: Session, plan: policy.Plan) -> tuple[pa.Table | None, str | None]:
         if plan.kind == "begin":
@@ -506,6 +563,7 @@ class Gateway:
             return None
         if plan.kind == "show":
             return pa.table({plan.name: pa.array([], pa.string())})
+        await self._follow(s)
         try:
             return await asyncio.to_thread(_fetch, s.con, f"select * from ({plan.sql}) limit 0", params)
         except duckdb.Error as exc:
@@ -556,6 +614,12 @@ async def _read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return kind, await reader.readexactly(length - 4)
 
 
+def _build_session_catalog(s: Session) -> None:
+    pg_catalog.build(s.con, s.user, s.served.lake_tables)
+    s.region_tables = _region_tables(s.con)
+    s.column_types = _column_types(s.con)
+
+
 def _region_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     rows = con.execute(
         "select distinct schema_name || '.' || table_name from duckdb_columns() "
@@ -571,9 +635,9 @@ _PARAMETER_TYPE = {1700: 701, 1043: 25, 19: 25}
 
 def _column_types(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, int]]:
     rows = con.execute(
-        f"select n.nspname, c.relname, a.attname, a.atttypid from {pg_catalog.CATALOG}.pg.pg_attribute a "
-        f"join {pg_catalog.CATALOG}.pg.pg_class c on c.oid = a.attrelid "
-        f"join {pg_catalog.CATALOG}.pg.pg_namespace n on n.oid = c.relnamespace"
+        f"select n.nspname, c.relname, a.attname, a.atttypid from {pg_catalog.PG}.pg_attribute a "
+        f"join {pg_catalog.PG}.pg_class c on c.oid = a.attrelid "
+        f"join {pg_catalog.PG}.pg_namespace n on n.oid = c.relnamespace"
     ).fetchall()
     out: dict[tuple[str, str], dict[str, int]] = {}
     for schema, table, column, oid in rows:
