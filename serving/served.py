@@ -154,6 +154,11 @@ class ServedLake:
                 self._base.execute(f'detach "{database}"')
                 self._retired.remove(database)
 
+    def attached_copies(self) -> list[str]:
+        with self._lock:
+            rows = self._base.execute("select database_name from duckdb_databases() order by 1").fetchall()
+        return [r[0] for r in rows if r[0].startswith("served_")]
+
     def close(self) -> None:
         self._base.close()
 
