@@ -3,6 +3,7 @@ target/ and logs/ live in the warehouse, and its manifest is re-parsed when mode
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -38,18 +39,26 @@ def write_profile(settings: Settings) -> Path:
     return path
 
 
-def _newest_source_mtime(models_dir: Path) -> float:
-    files = [p for p in models_dir.rglob("*") if p.is_file() and "target" not in p.parts and "logs" not in p.parts]
-    return max((p.stat().st_mtime for p in files), default=0.0)
+def _sources_digest(models_dir: Path) -> str:
+    """A digest of every file of the dbt project (names and contents), outside its target and logs."""
+    digest = hashlib.sha256()
+    for path in sorted(models_dir.rglob("*")):
+        if path.is_file() and not {"target", "logs"} & set(path.relative_to(models_dir).parts):
+            digest.update(str(path.relative_to(models_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def prepare(settings: Settings) -> DbtProject:
-    """Profile written, manifest parsed if missing or older than any model file."""
+    """Profile written; manifest parsed if missing or made from other model files (by content, not
+    by time: a copied warehouse or a checkout of older files must not keep a stale manifest)."""
     write_profile(settings)
     target = settings.dbt_dir / "target"
     manifest = target / "manifest.json"
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(settings.models_dir):
+    stamp = target / "sources.sha256"
+    digest = _sources_digest(settings.models_dir)
+    if not manifest.exists() or not stamp.exists() or stamp.read_text() != digest:
         subprocess.run(
             [str(dbt_executable()), "parse", "--quiet"], cwd=settings.models_dir, env=dbt_env(settings), check=True
         )
+        stamp.write_text(digest)
     return DbtProject(project_dir=settings.models_dir, target_path=target, profiles_dir=settings.dbt_dir)

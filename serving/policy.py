@@ -241,6 +241,8 @@ def _check_query(tree: exp.Expression, user: User) -> None:
 # PostgreSQL catalog queries → the session's catalog (serving.pgwire.catalog), rewritten on the tree
 
 _REGEX_OPERATORS = {"~": False, "~*": True}
+# pg_index's int2vector and oidvector columns, whose subscripts start at 0
+_ZERO_BASED_VECTORS = {"indkey", "indoption", "indclass", "indcollation"}
 
 
 def _catalog_function(name: str, args: list[exp.Expression]) -> exp.Expression | None:
@@ -335,6 +337,17 @@ def rewrite_for_catalog(tree: exp.Expression) -> exp.Expression:
             return exp.Anonymous(this="pg__current_schemas", expressions=[sub(node.this) if node.this else exp.true()])
         if isinstance(node, exp.Collate):
             return sub(node.this)
+        if (
+            isinstance(node, exp.Bracket)
+            and isinstance(node.this, exp.Column)
+            and node.this.name.lower() in _ZERO_BASED_VECTORS
+            and len(node.expressions) == 1
+        ):
+            # int2vector and oidvector subscripts start at 0 in PostgreSQL; DuckDB lists at 1
+            return exp.Bracket(
+                this=sub(node.this),
+                expressions=[exp.Add(this=sub(node.expressions[0]), expression=exp.Literal.number(1))],
+            )
         if isinstance(node, exp.Operator):
             op = str(node.args.get("operator", "")).split(".")[-1].strip()
             if op in _REGEX_OPERATORS:

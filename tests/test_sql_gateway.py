@@ -14,7 +14,8 @@ import pytest
 
 from serving.pgwire.server import Gateway, GatewayConfig
 from serving.users import add_user
-from tests.helpers import query, settings_for
+from tests.helpers import REPO, query, settings_for
+from tests.postgres15 import declared_keys, pg_declaration, postgres15_available, start_postgres15
 
 PASSWORD = "correct horse battery"
 
@@ -290,7 +291,8 @@ ESCAPES = [
     "select distinct h.region_code from air.station_hourly h where h.station_code in "
     "(select station_code from core.dim_station where region_code = '510700')",
     # a parenthesised join: the joined relation hangs under the first table in the parse tree
-    "select distinct d.region_code from (air.city_daily c join air.station_daily d on c.observed_date = d.observed_date)",
+    "select distinct d.region_code from "
+    "(air.city_daily c join air.station_daily d on c.observed_date = d.observed_date)",
     "select distinct s.region_code from ((air.city_yearly y join core.dim_region r using (region_code)) "
     "join core.dim_station s on true)",
 ]
@@ -543,7 +545,7 @@ def test_pgjdbc_database_metadata(gateway: dict, tmp_path: Path) -> None:
     assert "air," in out["schemas"] and "raw," not in out["schemas"]
     assert "city_daily," in out["tables"]
     assert out["columns"].startswith("region_code:text,observed_date:date,pm2_5:numeric")
-    assert out["primary_keys"] == "0"
+    assert out["primary_keys"] == "region_code:1,observed_date:2"  # as _air__models.yml declares it
     assert int(out["prepared_count"]) > 0
     assert out["fetched_in_batches"] == "1000"
 
@@ -629,75 +631,12 @@ def test_grants_add_and_revoke_a_single_table(gateway: dict) -> None:
     assert refused.returncode == 2 and "comes with the role analyst" in refused.stderr
 
 
-# the test's own reading of how a DuckDB column is declared in PostgreSQL
-PG_DECLARATION = {
-    "VARCHAR": "text",
-    "DATE": "date",
-    "INTEGER": "integer",
-    "BIGINT": "bigint",
-    "DOUBLE": "double precision",
-    "BOOLEAN": "boolean",
-    "TIMESTAMP": "timestamp",
-    "VARCHAR[]": "text[]",
-}
-
-
 @pytest.fixture(scope="module")
-def real_postgres(tmp_path_factory: pytest.TempPathFactory, realdata_warehouse: Path):
+def real_postgres(realdata_warehouse: Path):
     """A real PostgreSQL 15 (Debian package) holding tables of the same shape as the served ones."""
-    import os
-    import shutil
-    import subprocess
-
-    bindir = Path("/usr/lib/postgresql/15/bin")
-    if not (bindir / "initdb").exists():
+    if not postgres15_available():
         pytest.skip("PostgreSQL 15 server is not installed (Debian postgresql)")
-    import tempfile
-
-    # outside pytest's private temp folder, which the postgres user could not enter
-    root = Path(tempfile.mkdtemp(prefix="ecolake_pg15_"))
-    data, pwfile = root / "data", root / "pw"
-    pwfile.write_text(PASSWORD + "\n")
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_postgres:
-        shutil.chown(root, "postgres")
-        shutil.chown(pwfile, "postgres")
-    subprocess.run(
-        [
-            *as_postgres,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "analyst1",
-            "-A",
-            "scram-sha-256",
-            f"--pwfile={pwfile}",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    port = _free_port()
-    subprocess.run(
-        [
-            *as_postgres,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(root / "log"),
-            "-o",
-            f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
+    with start_postgres15("analyst1", PASSWORD) as port:
         columns = query(
             realdata_warehouse,
             "select table_name, column_name, data_type from information_schema.columns "
@@ -706,8 +645,10 @@ def real_postgres(tmp_path_factory: pytest.TempPathFactory, realdata_warehouse: 
         )
         tables: dict[str, list[str]] = {}
         for table, column, data_type in columns:
-            pg = PG_DECLARATION.get(data_type) or data_type.lower().replace("decimal", "numeric")
-            tables.setdefault(table, []).append(f"{column} {pg}")
+            tables.setdefault(table, []).append(f"{column} {pg_declaration(data_type)}")
+        for (schema, table), key in declared_keys(REPO / "models").items():
+            if schema == "air":
+                tables[table].append(f"primary key ({', '.join(key)})")
         with psycopg.connect(
             host="127.0.0.1", port=port, user="analyst1", password=PASSWORD, dbname="postgres", autocommit=True
         ) as con:
@@ -719,11 +660,6 @@ def real_postgres(tmp_path_factory: pytest.TempPathFactory, realdata_warehouse: 
             for table, cols in tables.items():
                 con.execute(f"create table air.{table} ({', '.join(cols)})")
         yield port
-    finally:
-        subprocess.run(
-            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
-        )
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_client_metadata_matches_a_real_postgresql_15(gateway: dict, real_postgres: int) -> None:
@@ -737,6 +673,7 @@ def test_client_metadata_matches_a_real_postgresql_15(gateway: dict, real_postgr
             inspector = sa.inspect(engine)
             out = {
                 t: [(c["name"], str(c["type"])) for c in inspector.get_columns(t, schema="air")]
+                + [("primary key", inspector.get_pk_constraint(t, schema="air"))]
                 for t in sorted(inspector.get_table_names(schema="air"))
             }
             with engine.connect() as con:
@@ -751,6 +688,6 @@ def test_client_metadata_matches_a_real_postgresql_15(gateway: dict, real_postgr
     for table in theirs:
         assert ours[table] == theirs[table], table
     print(
-        f"compared {len(theirs) - 1} tables' columns and types, and the wire types of air.city_daily, "
+        f"compared {len(theirs) - 1} tables' columns, types and primary keys, and the wire types of air.city_daily, "
         "with PostgreSQL 15: equal"
     )

@@ -12,6 +12,8 @@ them (with sqlglot).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 from serving.pgwire.types import BASE_TYPES, pg_type_of_duckdb
@@ -35,6 +37,9 @@ INFORMATION_SCHEMA_OID = 13000
 OWNER_OID = 10
 FIRST_SCHEMA_OID = 16400
 FIRST_RELATION_OID = 20000
+FIRST_INDEX_OID = 60000  # a served table's primary key: its index (pg_class, pg_index) …
+FIRST_CONSTRAINT_OID = 80000  # … and its constraint (pg_constraint)
+PRIMARY_KEYS = "catalog.primary_keys"  # the dbt model listing each served table's key columns
 PG_CLASS_OID = 1259
 
 # relations a query may name without the pg_catalog prefix
@@ -130,8 +135,14 @@ MACROS = {
     "has_database_privilege": ("a, b := null, c := null", "true"),
     "pg_has_role": ("a, b := null, c := null", "false"),
     "pg_get_expr": ("expr, rel, pretty := false", "null::varchar"),
-    "pg_get_indexdef": ("idx, col := 0, pretty := false", "null::varchar"),
-    "pg_get_constraintdef": ("con, pretty := false", "null::varchar"),
+    "pg_get_indexdef": (
+        "idx, col := 0, pretty := false",
+        f"(select case when col = 0 then indexdef else columns[col] end from {PG}.ecolake_keys where indexrelid = idx)",
+    ),
+    "pg_get_constraintdef": (
+        "con, pretty := false",
+        f"(select constraintdef from {PG}.ecolake_keys where conoid = con)",
+    ),
     "pg_get_serial_sequence": ("tbl, col", "null::varchar"),
     "pg_get_viewdef": ("v, pretty := false", "null::varchar"),
     "pg_get_function_result": ("f", "null::varchar"),
@@ -191,6 +202,46 @@ MACROS = {
 }
 
 
+@dataclass(frozen=True)
+class PrimaryKey:
+    schema: str
+    table: str
+    columns: tuple[str, ...]
+    attnums: list[int]
+    index_oid: int
+    constraint_oid: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}_pkey"
+
+
+def _primary_keys(con, relation_oid: dict, columns: list[tuple]) -> list[PrimaryKey]:  # noqa: ANN001
+    """The listed tables' primary keys, from the lake's catalog.primary_keys (when it is there)."""
+    schema, table = PRIMARY_KEYS.split(".")
+    present = con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0]
+    if not present:
+        return []
+    attnum = {(c[0], c[1], c[2]): c[3] + 1 for c in columns}
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for s, t, column in con.execute(
+        f"select table_schema, table_name, column_name from {PRIMARY_KEYS} "
+        "order by table_schema, table_name, key_position"
+    ).fetchall():
+        wanted.setdefault((s, t), []).append(column)
+    keys = []
+    for (s, t), cols in sorted(wanted.items()):
+        if (s, t) in relation_oid and all((s, t, c) in attnum for c in cols):
+            i = len(keys)
+            nums = [attnum[(s, t, c)] for c in cols]
+            keys.append(PrimaryKey(s, t, tuple(cols), nums, FIRST_INDEX_OID + i, FIRST_CONSTRAINT_OID + i))
+    return keys
+
+
 def _table(rows: list[tuple], columns: list[tuple[str, pa.DataType]]) -> pa.Table:
     names = [c[0] for c in columns]
     data = {n: pa.array([r[i] for r in rows], type=t) for i, (n, t) in enumerate(columns)}
@@ -233,6 +284,8 @@ def build(con, user: User, lake_tables: frozenset[tuple[str, str]] = frozenset()
     for i, name in enumerate(schemas):
         namespace_oid[name] = FIRST_SCHEMA_OID + i
     relation_oid = {(s, t): FIRST_RELATION_OID + i for i, (s, t, _, _) in enumerate(relations)}
+    keys = _primary_keys(con, relation_oid, columns)
+    key_columns = {(k.schema, k.table, c) for k in keys for c in k.columns}
 
     def put(name: str, table: pa.Table, schema: str = "pg_catalog") -> None:
         con.register("_pgc_rows", table)
@@ -247,29 +300,33 @@ def build(con, user: User, lake_tables: frozenset[tuple[str, str]] = frozenset()
         ),
     )
 
+    indexed = {(k.schema, k.table) for k in keys}
+    attribute_count: dict[tuple[str, str], int] = {}
+    for c in columns:
+        attribute_count[(c[0], c[1])] = attribute_count.get((c[0], c[1]), 0) + 1
     put(
         "pg_class",
         _table(
             [
                 (
-                    relation_oid[(s, t)],
+                    oid,
                     t,
                     namespace_oid[s],
                     0,
                     0,
                     OWNER_OID,
-                    2 if kind == "r" else 0,
+                    {"r": 2, "i": 403}.get(kind, 0),
                     0,
                     0,
                     0,
                     -1.0,
                     0,
                     0,
-                    False,
+                    (s, t) in indexed,
                     False,
                     "p",
                     kind,
-                    sum(1 for c in columns if c[0] == s and c[1] == t),
+                    natts,
                     0,
                     False,
                     False,
@@ -282,7 +339,13 @@ def build(con, user: User, lake_tables: frozenset[tuple[str, str]] = frozenset()
                     None,
                     None,
                 )
-                for s, t, _, kind in relations
+                for oid, t, s, kind, natts in [
+                    *(
+                        (relation_oid[(s, t)], t, s, kind, attribute_count.get((s, t), 0))
+                        for s, t, _, kind in relations
+                    ),
+                    *((k.index_oid, k.name, k.schema, "i", len(k.columns)) for k in keys),
+                ]
             ],
             [
                 ("oid", I64),
@@ -334,7 +397,7 @@ def build(con, user: User, lake_tables: frozenset[tuple[str, str]] = frozenset()
                 pg.size,
                 pg.modifier,
                 0 if not pg.name.endswith("[]") else 1,
-                not nullable,
+                not nullable or (s, t, name) in key_columns,
                 False,
                 "",
                 "",
@@ -346,6 +409,13 @@ def build(con, user: User, lake_tables: frozenset[tuple[str, str]] = frozenset()
         )
         if comment:
             descriptions.append((relation_oid[(s, t)], PG_CLASS_OID, attnum, comment))
+    types = {(c[0], c[1], c[2]): pg_type_of_duckdb(c[4]) for c in columns}
+    for k in keys:
+        for position, name in enumerate(k.columns, start=1):
+            pg = types[(k.schema, k.table, name)]
+            attributes.append(
+                (k.index_oid, name, pg.oid, position, pg.size, pg.modifier, 0, True, False, "", "", False, True, 0, 0)
+            )
     put(
         "pg_attribute",
         _table(
@@ -653,6 +723,46 @@ def build(con, user: User, lake_tables: frozenset[tuple[str, str]] = frozenset()
         "pg_operator": [("oid", I64), ("oprname", S)],
         "pg_stat_activity": [("datname", S), ("pid", I32), ("usename", S), ("state", S), ("query", S)],
     }
+    put(
+        "pg_index",
+        _table(
+            [
+                (k.index_oid, relation_oid[(k.schema, k.table)], len(k.attnums), len(k.attnums), True, True, False)
+                + (True, k.attnums, False, None, None, [0] * len(k.attnums), False, False, True)
+                + ([0] * len(k.attnums), [0] * len(k.attnums))
+                for k in keys
+            ],
+            empty.pop("pg_index"),
+        ),
+    )
+    put(
+        "pg_constraint",
+        _table(
+            [
+                (k.constraint_oid, k.name, namespace_oid[k.schema], "p", relation_oid[(k.schema, k.table)], 0)
+                + (k.attnums, None, k.index_oid, False, False, True, 0, 0, " ", " ", "s", True, 0, True)
+                for k in keys
+            ],
+            empty.pop("pg_constraint"),
+        ),
+    )
+    # what pg_get_indexdef and pg_get_constraintdef answer
+    put(
+        "ecolake_keys",
+        _table(
+            [
+                (
+                    k.index_oid,
+                    k.constraint_oid,
+                    f"CREATE UNIQUE INDEX {k.name} ON {k.schema}.{k.table} USING btree ({', '.join(k.columns)})",
+                    f"PRIMARY KEY ({', '.join(k.columns)})",
+                    list(k.columns),
+                )
+                for k in keys
+            ],
+            [("indexrelid", I64), ("conoid", I64), ("indexdef", S), ("constraintdef", S), ("columns", pa.list_(S))],
+        ),
+    )
     for name, cols in empty.items():
         put(name, _table([], cols))
 
@@ -709,6 +819,50 @@ def build(con, user: User, lake_tables: frozenset[tuple[str, str]] = frozenset()
                 ("data_type", S),
                 ("udt_name", S),
                 ("column_comment", S),
+            ],
+        ),
+        "information_schema",
+    )
+    put(
+        "table_constraints",
+        _table(
+            [
+                ("ecolake", k.schema, k.name, "ecolake", k.schema, k.table, "PRIMARY KEY", "NO", "NO", "YES")
+                for k in keys
+            ],
+            [
+                ("constraint_catalog", S),
+                ("constraint_schema", S),
+                ("constraint_name", S),
+                ("table_catalog", S),
+                ("table_schema", S),
+                ("table_name", S),
+                ("constraint_type", S),
+                ("is_deferrable", S),
+                ("initially_deferred", S),
+                ("enforced", S),
+            ],
+        ),
+        "information_schema",
+    )
+    put(
+        "key_column_usage",
+        _table(
+            [
+                ("ecolake", k.schema, k.name, "ecolake", k.schema, k.table, column, position, None)
+                for k in keys
+                for position, column in enumerate(k.columns, start=1)
+            ],
+            [
+                ("constraint_catalog", S),
+                ("constraint_schema", S),
+                ("constraint_name", S),
+                ("table_catalog", S),
+                ("table_schema", S),
+                ("table_name", S),
+                ("column_name", S),
+                ("ordinal_position", I32),
+                ("position_in_unique_constraint", I32),
             ],
         ),
         "information_schema",

@@ -19,8 +19,13 @@ public class JdbcMetadata {
         while (rs.next()) columns.append(rs.getString("COLUMN_NAME")).append(':').append(rs.getString("TYPE_NAME")).append(',');
       }
       System.out.println("columns=" + columns);
-      int keys = 0;
-      try (ResultSet rs = md.getPrimaryKeys(null, "air", "city_daily")) { while (rs.next()) keys++; }
+      StringBuilder keys = new StringBuilder();
+      try (ResultSet rs = md.getPrimaryKeys(null, "air", "city_daily")) {
+        while (rs.next()) {
+          if (keys.length() > 0) keys.append(",");
+          keys.append(rs.getString("COLUMN_NAME")).append(":").append(rs.getInt("KEY_SEQ"));
+        }
+      }
       System.out.println("primary_keys=" + keys);
       try (PreparedStatement ps = c.prepareStatement("select count(*) from air.station_hourly where aqi > ?")) {
         long count = 0;
