@@ -104,6 +104,7 @@ class Plan:
     relations: list[tuple[str, str, str]] = field(default_factory=list)
     param_columns: dict[int, tuple[str, str]] = field(default_factory=dict)
     query: Plan | None = None  # DECLARE: the cursor's query
+    uses_catalog: bool = False  # reads the session's pg_catalog/information_schema relations or functions
 
 
 def split_statements(sql: str) -> list[str]:
@@ -195,6 +196,9 @@ def _plan_one(text: str, user: User, region_tables: frozenset[str] = frozenset()
     if user.regions:
         tree = restrict_regions(tree, user.regions, region_tables)
     tree = rewrite_for_catalog(tree)
+    uses_catalog = any(t.catalog == pg_catalog.CATALOG for t in tree.find_all(exp.Table)) or any(
+        f.name.startswith("pg__") for f in tree.find_all(exp.Anonymous)
+    )
     params = {int(p.name) for p in tree.find_all(exp.Parameter) if p.name.isdigit()}
     params |= {int(p.name) for p in tree.find_all(exp.Placeholder) if p.name and p.name.isdigit()}
     relations, param_columns = _parameter_context(original_tree)
@@ -205,6 +209,7 @@ def _plan_one(text: str, user: User, region_tables: frozenset[str] = frozenset()
         n_params=max(params, default=0),
         relations=relations,
         param_columns=param_columns,
+        uses_catalog=uses_catalog,
     )
 
 

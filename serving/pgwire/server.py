@@ -29,7 +29,7 @@ from serving import policy
 from serving.pgwire import catalog as pg_catalog
 from serving.pgwire import messages as m
 from serving.pgwire.scram import ScramError, ScramExchange, Secret, make_secret
-from serving.pgwire.types import PG_EPOCH, PG_EPOCH_DT, encode_rows_bulk, pg_type
+from serving.pgwire.types import PG_EPOCH, PG_EPOCH_DT, encode_rows_bulk, pg_type, pg_type_of_duckdb
 from serving.served import ServedCopy, ServedLake
 from serving.users import User, load_users
 
@@ -119,6 +119,7 @@ class Session:
     column_types: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     in_transaction: bool = False
     failed_transaction: bool = False
+    catalog_built: bool = False  # the session's pg_catalog is built on its first catalog query
 
 
 def _startup_parameters(user: str, app: str) -> dict[str, str]:
@@ -149,6 +150,7 @@ class Gateway:
         self.served: ServedLake | None = None
         self._follower: asyncio.Task | None = None
         self._plans: OrderedDict[tuple, list[policy.Plan]] = OrderedDict()
+        self._copy_facts: dict[str, tuple[frozenset[str], dict[tuple[str, str], dict[str, int]]]] = {}
 
     async def start(self) -> None:
         c = self.config
@@ -287,7 +289,7 @@ class Gateway:
         await asyncio.to_thread(self.served.refresh)  # a new connection sees the newest snapshot
         con, served = await asyncio.to_thread(self.served.connect)
         session = Session(user, params, con, served, next(self._pids), secrets.randbits(31))
-        await asyncio.to_thread(_build_session_catalog, session)
+        session.region_tables, session.column_types = await asyncio.to_thread(self._facts, session)
         self.sessions[(session.pid, session.secret)] = session
         for name, value in _startup_parameters(user.name, params.get("application_name", "")).items():
             writer.write(m.parameter_status(name, value))
@@ -442,6 +444,7 @@ class Gateway:
             self._audit(s, plan.original, 0.0, 0)
             return result
         await self._follow(s)
+        await self._ensure_catalog(s, plan)
         started = time.monotonic()
         try:
             table = await asyncio.wait_for(
@@ -469,9 +472,24 @@ class Gateway:
         def switch() -> None:
             s.con.execute(f'use "{current.database}"')
             s.served = current
-            _build_session_catalog(s)
+            s.catalog_built = False
+            s.region_tables, s.column_types = self._facts(s)
 
         await asyncio.to_thread(switch)
+
+    def _facts(self, s: Session) -> tuple[frozenset[str], dict[tuple[str, str], dict[str, int]]]:
+        """The regional relations and the column types of the session's copy (the same for every
+        session reading it: computed once per copy)."""
+        facts = self._copy_facts.get(s.served.database)
+        if facts is None:
+            facts = (_region_tables(s.con), _column_types(s.con))
+            self._copy_facts = {s.served.database: facts}  # older copies are not read by new sessions
+        return facts
+
+    async def _ensure_catalog(self, s: Session, plan: policy.Plan) -> None:
+        if plan.uses_catalog and not s.catalog_built:
+            await asyncio.to_thread(pg_catalog.build, s.con, s.user, s.served.lake_tables)
+            s.catalog_built = True
 
     def _session_statement(self, s: Session, plan: policy.Plan) -> tuple[pa.Table | None, str | None]:
         if plan.kind == "begin":
@@ -564,6 +582,7 @@ class Gateway:
         if plan.kind == "show":
             return pa.table({plan.name: pa.array([], pa.string())})
         await self._follow(s)
+        await self._ensure_catalog(s, plan)
         try:
             return await asyncio.to_thread(_fetch, s.con, f"select * from ({plan.sql}) limit 0", params)
         except duckdb.Error as exc:
@@ -614,12 +633,6 @@ async def _read_message(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return kind, await reader.readexactly(length - 4)
 
 
-def _build_session_catalog(s: Session) -> None:
-    pg_catalog.build(s.con, s.user, s.served.lake_tables)
-    s.region_tables = _region_tables(s.con)
-    s.column_types = _column_types(s.con)
-
-
 def _region_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     rows = con.execute(
         "select distinct schema_name || '.' || table_name from duckdb_columns() "
@@ -635,13 +648,12 @@ _PARAMETER_TYPE = {1700: 701, 1043: 25, 19: 25}
 
 def _column_types(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, int]]:
     rows = con.execute(
-        f"select n.nspname, c.relname, a.attname, a.atttypid from {pg_catalog.PG}.pg_attribute a "
-        f"join {pg_catalog.PG}.pg_class c on c.oid = a.attrelid "
-        f"join {pg_catalog.PG}.pg_namespace n on n.oid = c.relnamespace"
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = current_database()"
     ).fetchall()
     out: dict[tuple[str, str], dict[str, int]] = {}
-    for schema, table, column, oid in rows:
-        out.setdefault((schema, table), {})[column] = oid
+    for schema, table, column, data_type in rows:
+        out.setdefault((schema, table), {})[column] = pg_type_of_duckdb(data_type).oid
     return out
 
 

@@ -307,6 +307,123 @@ BASE_TYPES = [
 # vectorised DataRow assembly: each column becomes (lengths, bytes) once, rows are laid out by numpy
 
 
+def _text_array(array: pa.Array) -> pa.Array | None:
+    """The text form of a whole column by Arrow casts, when it equals the per-value form; else None."""
+    kind = array.type
+    if pa.types.is_integer(kind) or pa.types.is_date(kind) or pa.types.is_decimal(kind):
+        return pc.cast(array, pa.string())
+    if pa.types.is_boolean(kind):
+        return pc.if_else(array, "t", "f")
+    if pa.types.is_floating(kind):
+        values = np.asarray(array.fill_null(0), dtype=np.float64)
+        magnitude = np.abs(values)
+        # Arrow and PostgreSQL agree on the plain decimal forms; exponents, NaN and infinities go by value
+        if (~np.isfinite(values) | (magnitude >= 1e15) | ((magnitude < 1e-4) & (values != 0))).any():
+            return None
+        return pc.cast(array, pa.string())
+    if pa.types.is_timestamp(kind) and kind.tz is None:
+        micros = np.asarray(pc.cast(array.cast(pa.timestamp("us")).fill_null(0), pa.int64()))
+        if (micros % 1_000_000).any():
+            return None
+        return pc.utf8_slice_codeunits(pc.cast(array.cast(pa.timestamp("us")), pa.string()), 0, 19)
+    return None
+
+
+def _parts_of_binary_array(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lengths, starts, data) of a binary or string array's values, -1 for NULL."""
+    n = len(array)
+    wide = pa.types.is_large_binary(array.type) or pa.types.is_large_string(array.type)
+    offsets = np.frombuffer(
+        array.buffers()[1], dtype=np.int64 if wide else np.int32, count=n + 1, offset=array.offset * (8 if wide else 4)
+    ).astype(np.int64)
+    data_buffer = array.buffers()[2]
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    valid = np.ones(n, dtype=bool) if array.null_count == 0 else np.asarray(array.is_valid())
+    return np.where(valid, offsets[1:] - offsets[:-1], -1), offsets[:-1], data
+
+
+def _numeric_binary_column(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """PostgreSQL's binary numeric for a whole decimal column (precision ≤ 18): ndigits, weight,
+    sign, dscale, then base-10000 digits from the first to the last non-zero group."""
+    kind = array.type
+    if not pa.types.is_decimal(kind) or kind.precision > 18:
+        return None
+    n, scale = len(array), kind.scale
+    valid = np.ones(n, dtype=bool) if array.null_count == 0 else np.asarray(array.is_valid())
+    raw = np.frombuffer(array.buffers()[1], dtype=np.int64, count=2 * (n + array.offset))[2 * array.offset :: 2]
+    unscaled = np.where(valid, raw, 0)  # the low 64 bits are the value when precision ≤ 18
+    negative = unscaled < 0
+    pad = (-scale) % 4
+    magnitude = np.abs(unscaled).astype(np.uint64) * np.uint64(10**pad)
+    fraction_groups = (scale + pad) // 4
+    width = (kind.precision + pad + 3) // 4 + 1
+    groups = np.empty((n, width), dtype=np.uint64)  # groups[:, j]: the digit of 10000**j
+    rest = magnitude.copy()
+    for j in range(width):
+        groups[:, j] = rest % np.uint64(10_000)
+        rest //= np.uint64(10_000)
+    nonzero = groups != 0
+    any_digit = nonzero.any(axis=1)
+    high = np.where(any_digit, width - 1 - np.argmax(nonzero[:, ::-1], axis=1), 0)
+    low = np.where(any_digit, np.argmax(nonzero, axis=1), 0)
+    ndigits = np.where(any_digit, high - low + 1, 0)
+    header = np.empty(n, dtype=[("ndigits", ">i2"), ("weight", ">i2"), ("sign", ">u2"), ("dscale", ">i2")])
+    header["ndigits"] = ndigits
+    header["weight"] = np.where(any_digit, high - fraction_groups, 0)
+    header["sign"] = np.where(negative, 0x4000, 0)
+    header["dscale"] = scale
+    # each row: 8 header bytes, then its digits most significant first; bytes outside the kept groups dropped
+    digits = groups[:, ::-1].astype(">u2").view(np.uint8).reshape(n, 2 * width)
+    position = np.arange(width)[None, :]  # position p holds the group width-1-p
+    kept = (position >= (width - 1 - high)[:, None]) & (position <= (width - 1 - low)[:, None]) & any_digit[:, None]
+    rows = np.concatenate([header.view(np.uint8).reshape(n, 8), digits], axis=1)
+    mask = np.concatenate([np.ones((n, 8), dtype=bool), np.repeat(kept, 2, axis=1)], axis=1) & valid[:, None]
+    lengths = np.where(valid, 8 + 2 * ndigits, -1).astype(np.int64)
+    starts = np.zeros(n, dtype=np.int64)
+    starts[1:] = np.cumsum(np.maximum(lengths, 0))[:-1]
+    return lengths, starts, rows[mask]
+
+
+def _string_list_column(array: pa.Array, fmt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A text[] column whole: its text form ``{a,b}`` when no element needs quoting, its binary
+    form (ndim, has-null, element oid, size, lower bound, then each element) when no element is NULL."""
+    if not pa.types.is_list(array.type) or not pa.types.is_string(array.type.value_type):
+        return None
+    elements = array.flatten()
+    if elements.null_count:
+        return None
+    lists = array.fill_null([])
+    if fmt == 0:
+        plain = pc.match_substring_regex(elements, r'^[^ ,{}"\\]+$')
+        if not pc.all(plain).as_py() or pc.any(pc.equal(pc.utf8_upper(elements), "NULL")).as_py():
+            return None
+        text = pc.binary_join_element_wise("{", pc.binary_join(lists, ","), "}", "")
+        lengths, starts, data = _parts_of_binary_array(text.cast(pa.large_string()))
+        valid = np.asarray(array.is_valid()) if array.null_count else np.ones(len(array), dtype=bool)
+        return np.where(valid, lengths, -1), starts, data
+    n = len(array)
+    sizes = np.asarray(pc.list_value_length(lists), dtype=np.int64)
+    fields = _field_array(*_parts_of_binary_array(elements))  # each element: int32 length, then its bytes
+    field_offsets = np.frombuffer(fields.buffers()[1], dtype=np.int64, count=len(fields) + 1, offset=fields.offset * 8)
+    list_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sizes, out=list_offsets[1:])
+    start = field_offsets[0]
+    per_row = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(field_offsets[list_offsets] - start), fields.buffers()[2][start:]]
+    )
+    header = np.zeros(n, dtype=[("ndim", ">i4"), ("has_null", ">i4"), ("oid", ">u4"), ("size", ">i4"), ("lb", ">i4")])
+    header["ndim"] = sizes > 0
+    header["oid"] = TEXT.oid
+    header["size"] = sizes
+    header["lb"] = 1
+    full = _fixed_binary(header.view(np.uint8), 20, n)
+    short = pc.binary_slice(full, 0, 12)  # an empty array has no dimension
+    heads = pc.if_else(pa.array(sizes > 0), full, short)
+    lengths, starts, data = _parts_of_binary_array(pc.binary_join_element_wise(heads, per_row, _EMPTY))
+    valid = np.asarray(array.is_valid()) if array.null_count else np.ones(n, dtype=bool)
+    return np.where(valid, lengths, -1), starts, data
+
+
 def _column_parts(column: pa.ChunkedArray | pa.Array, fmt: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(lengths: int64, -1 for NULL; starts: int64 offsets into data; data: uint8) for one column."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
@@ -329,10 +446,15 @@ def _column_parts(column: pa.ChunkedArray | pa.Array, fmt: int) -> tuple[np.ndar
         width = values.dtype.itemsize
         lengths = np.where(valid, width, -1).astype(np.int64)
         return lengths, np.arange(n, dtype=np.int64) * width, values.view(np.uint8)
+    whole = _string_list_column(array, fmt) or (_numeric_binary_column(array) if fmt == 1 else None)
+    if whole is not None:
+        return whole
     is_string = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
-    castable = pa.types.is_integer(array.type) or pa.types.is_date(array.type) or pa.types.is_decimal(array.type)
-    if is_string or (fmt == 0 and castable):  # a string's text and binary forms are the same bytes
-        text = array if pa.types.is_string(array.type) else pc.cast(array, pa.string())
+    vectorised = None if is_string or fmt != 0 else _text_array(array)
+    if is_string or vectorised is not None:  # a string's text and binary forms are the same bytes
+        text = array if is_string else vectorised
+        if not pa.types.is_string(text.type) and not pa.types.is_large_string(text.type):
+            text = pc.cast(text, pa.string())
         if pa.types.is_large_string(text.type):
             text = pc.cast(text, pa.string())
         offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=n + 1, offset=text.offset * 4).astype(np.int64)
@@ -349,42 +471,50 @@ def _column_parts(column: pa.ChunkedArray | pa.Array, fmt: int) -> tuple[np.ndar
     return lengths, starts, data
 
 
-def encode_rows_bulk(table: pa.Table, formats: list[int]) -> bytes:
+def _field_array(lengths: np.ndarray, starts: np.ndarray, data: np.ndarray) -> pa.Array:
+    """One column's DataRow fields (int32 length, then the bytes; -1 and nothing for NULL) as an
+    Arrow binary array."""
+    n = len(lengths)
+    size = np.maximum(lengths, 0)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(size, out=offsets[1:])
+    total = int(offsets[-1])
+    if not (np.array_equal(starts, offsets[:-1]) and len(data) >= total):  # gather in row order
+        keep = size > 0
+        data = data[np.repeat(starts[keep] - offsets[:-1][keep], size[keep]) + np.arange(total, dtype=np.int64)]
+    payload = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data[:total]))]
+    )
+    prefix = _fixed_binary(lengths.astype(">i4").view(np.uint8), 4, n)
+    return pc.binary_join_element_wise(prefix, payload, _EMPTY)
+
+
+def _fixed_binary(data: np.ndarray, width: int, n: int) -> pa.Array:
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n, [None, pa.py_buffer(data)]).cast(pa.large_binary())
+
+
+_EMPTY = pa.scalar(b"", pa.large_binary())
+
+
+def encode_rows_bulk(table: pa.Table, formats: list[int]) -> memoryview:
     """All DataRow messages of a table as one buffer: each column is encoded whole (Arrow buffers
     for strings and numbers, vectorised big-endian for binary numbers, dates and timestamps, the
-    per-value encoders above for the rest), then numpy lays the fields out row by row."""
+    per-value encoders above for the rest), then Arrow joins the fields row by row
+    (``binary_join_element_wise``), so that the rows lie one after the other in one data buffer."""
     n, ncols = table.num_rows, table.num_columns
     if n == 0:
-        return b""
-    parts = []
+        return memoryview(b"")
+    fields = []
+    total = np.zeros(n, dtype=np.int64)
     for i, column in enumerate(table.columns):
         fmt = formats[0] if len(formats) == 1 else (formats[i] if i < len(formats) else 0)
-        parts.append(_column_parts(column, fmt))
-    field_sizes = np.stack([4 + np.maximum(lengths, 0) for lengths, _, _ in parts], axis=1)  # n × ncols
-    body = 2 + field_sizes.sum(axis=1)  # ncols + fields
-    message = 5 + body  # 'D' + int32 length + body
-    row_start = np.zeros(n, dtype=np.int64)
-    row_start[1:] = np.cumsum(message)[:-1]
-    out = np.empty(int(message.sum()), dtype=np.uint8)
-    out[row_start] = ord("D")
-    header = np.empty(n, dtype=[("length", ">i4"), ("ncols", ">i2")])
-    header["length"] = 4 + body
+        lengths, starts, data = _column_parts(column, fmt)
+        total += 4 + np.maximum(lengths, 0)
+        fields.append(_field_array(lengths, starts, data))
+    header = np.empty(n, dtype=[("kind", "u1"), ("length", ">i4"), ("ncols", ">i2")])
+    header["kind"] = ord("D")
+    header["length"] = 6 + total  # itself, the column count, the fields
     header["ncols"] = ncols
-    out[(row_start[:, None] + np.arange(1, 7)).ravel()] = header.view(np.uint8)
-    position = row_start + 7
-    for c, (lengths, starts, data) in enumerate(parts):
-        out[(position[:, None] + np.arange(4)).ravel()] = lengths.astype(">i4").view(np.uint8)
-        present = lengths > 0
-        widths = np.unique(lengths[present])
-        if len(widths) == 1 and present.all():  # fixed width, no NULL: a 2-D copy instead of per-byte indexing
-            width = int(widths[0])
-            source = data[(starts[:, None] + np.arange(width)).ravel()]
-            out[((position + 4)[:, None] + np.arange(width)).ravel()] = source
-        elif present.any():
-            lens = lengths[present]
-            total = int(lens.sum())
-            first = np.repeat(np.cumsum(lens) - lens, lens)
-            within = np.arange(total, dtype=np.int64) - first
-            out[np.repeat(position[present] + 4, lens) + within] = data[np.repeat(starts[present], lens) + within]
-        position = position + field_sizes[:, c]
-    return out.tobytes()
+    rows = pc.binary_join_element_wise(_fixed_binary(header.view(np.uint8), 7, n), *fields, _EMPTY)
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=n + 1, offset=rows.offset * 8)
+    return memoryview(rows.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
