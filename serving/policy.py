@@ -184,8 +184,10 @@ def _plan_one(text: str, user: User, region_tables: frozenset[str] = frozenset()
         return Plan("set", text, name=name, value=value)
     try:
         expressions = sqlglot.parse(text, read="postgres")
-    except sqlglot.errors.ParseError as exc:
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
         raise Syntax(f"syntax error: {str(exc).splitlines()[0]}") from exc
+    except (TypeError, ValueError, IndexError) as exc:  # what sqlglot raises on some malformed statements
+        raise Syntax(f"syntax error in {text[:60]!r}") from exc
     if len(expressions) != 1 or expressions[0] is None:
         raise Syntax("syntax error")
     tree = expressions[0]

@@ -102,6 +102,21 @@ def notice_response(text: str, sqlstate: str = "00000") -> bytes:
     )
 
 
+class MessageError(Exception):
+    """A frontend message that cannot be decoded: answered with an ErrorResponse, as PostgreSQL does."""
+
+    def __init__(self, sqlstate: str, text: str) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+
+
+def utf8(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as exc:
+        raise MessageError("22021", f'invalid byte sequence for encoding "UTF8": 0x{raw[exc.start]:02x}') from exc
+
+
 class Reader:
     """Decoding of one frontend message body."""
 
@@ -109,30 +124,33 @@ class Reader:
         self.data = data
         self.pos = 0
 
-    def int16(self) -> int:
-        (v,) = struct.unpack_from("!h", self.data, self.pos)
-        self.pos += 2
+    def _unpack(self, fmt: str, size: int) -> int:
+        if self.pos + size > len(self.data):
+            raise MessageError("08P01", "insufficient data left in message")
+        (v,) = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += size
         return v
+
+    def int16(self) -> int:
+        return self._unpack("!h", 2)
 
     def int32(self) -> int:
-        (v,) = struct.unpack_from("!i", self.data, self.pos)
-        self.pos += 4
-        return v
+        return self._unpack("!i", 4)
 
     def uint32(self) -> int:
-        (v,) = struct.unpack_from("!I", self.data, self.pos)
-        self.pos += 4
-        return v
+        return self._unpack("!I", 4)
 
     def cstr(self) -> str:
-        end = self.data.index(b"\0", self.pos)
-        text = self.data[self.pos : end].decode()
+        end = self.data.find(b"\0", self.pos)
+        if end < 0:
+            raise MessageError("08P01", "invalid string in message")
+        text = utf8(self.data[self.pos : end])
         self.pos = end + 1
         return text
 
     def bytes(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
-            raise ValueError("message shorter than its declared contents")
+            raise MessageError("08P01", "insufficient data left in message")
         out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out

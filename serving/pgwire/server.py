@@ -353,7 +353,7 @@ class Gateway:
                     await self._execute_portal(s, r.cstr(), r.int32(), writer)
                 elif kind == b"C":
                     r = m.Reader(body)
-                    which, name = r.bytes(1), r.cstr()
+                    which, name = _subtype(r, "CLOSE"), r.cstr()
                     (s.prepared if which == b"S" else s.portals).pop(name, None)
                     writer.write(m.close_complete())
                 elif kind == b"S":
@@ -364,7 +364,7 @@ class Gateway:
                     pass
                 else:
                     raise QueryError("08P01", f"unexpected message type {kind!r}")
-            except QueryError as exc:
+            except (QueryError, m.MessageError) as exc:
                 if s.in_transaction:
                     s.failed_transaction = True
                 writer.write(m.error_response(exc.sqlstate, str(exc)))
@@ -432,6 +432,7 @@ class Gateway:
             )
             rows = cursor.table.slice(cursor.offset, end - cursor.offset)
             cursor.offset = end
+            self._audit(s, plan.original, 0.0, rows.num_rows)
             return rows, f"FETCH {rows.num_rows}"
         if plan.kind == "close":
             if s.cursors.pop(plan.name, None) is None and plan.name.lower() != "all":
@@ -536,19 +537,19 @@ class Gateway:
         prepared = s.prepared.get(statement)
         if prepared is None:
             raise QueryError("26000", f'prepared statement "{statement}" does not exist')
-        formats = [r.int16() for _ in range(r.int16())]
+        formats = _format_codes(r)
         params: list[object] = []
         for i in range(r.int16()):
             n = r.int32()
             raw = None if n == -1 else r.bytes(n)
             fmt = formats[i] if len(formats) > 1 else (formats[0] if formats else 0)
             oid = prepared.param_oids[i] if i < len(prepared.param_oids) else 0
-            params.append(_decode_param(raw, fmt, oid))
-        result_formats = [r.int16() for _ in range(r.int16())]
+            params.append(_decode_param(raw, fmt, oid, i + 1))
+        result_formats = _format_codes(r)
         s.portals[portal] = Portal(prepared, params, result_formats)
 
     async def _describe(self, s: Session, r: m.Reader, writer: asyncio.StreamWriter) -> None:
-        which, name = r.bytes(1), r.cstr()
+        which, name = _subtype(r, "DESCRIBE"), r.cstr()
         if which == b"S":
             prepared = s.prepared.get(name)
             if prepared is None:
@@ -573,6 +574,7 @@ class Gateway:
         if portal.table is None:
             writer.write(m.no_data())
         else:
+            _check_result_formats(portal.result_formats, portal.table.num_columns)
             writer.write(_row_description(portal.table, portal.result_formats))
 
     async def _shape(self, s: Session, prepared: Prepared, params: list[object]) -> pa.Table | None:
@@ -602,6 +604,7 @@ class Gateway:
             writer.write(m.command_complete(portal.tag or "SELECT 0"))
             return
         table = portal.table
+        _check_result_formats(portal.result_formats, table.num_columns)
         end = table.num_rows if max_rows <= 0 else min(table.num_rows, portal.offset + max_rows)
         try:
             writer.write(encode_rows_bulk(table.slice(portal.offset, end - portal.offset), portal.result_formats))
@@ -683,30 +686,63 @@ def _row_description(table: pa.Table, formats: list[int]) -> bytes:
     return m.row_description(fields)
 
 
-def _decode_param(raw: bytes | None, fmt: int, oid: int) -> object:
+def _subtype(r: m.Reader, message: str) -> bytes:
+    which = r.bytes(1)
+    if which not in (b"S", b"P"):
+        raise QueryError("08P01", f"invalid {message} message subtype {which[0]}")
+    return which
+
+
+def _format_codes(r: m.Reader) -> list[int]:
+    codes = [r.int16() for _ in range(r.int16())]
+    for code in codes:
+        if code not in (0, 1):
+            raise QueryError("22023", f"unsupported format code: {code}")
+    return codes
+
+
+def _check_result_formats(formats: list[int], columns: int) -> None:
+    if len(formats) > 1 and len(formats) != columns:
+        raise QueryError("08P01", f"bind message has {len(formats)} result formats but query has {columns} columns")
+
+
+_BINARY_PARAMETERS = {23: "!i", 20: "!q", 21: "!h", 701: "!d", 700: "!f"}
+_INT32_MAX, _INT64_MAX = 2**31 - 1, 2**63 - 1
+
+
+def _decode_param(raw: bytes | None, fmt: int, oid: int, number: int) -> object:
+    """A Bind parameter's value; dates and timestamps at ±infinity as the text DuckDB casts."""
     if raw is None:
         return None
-    if fmt == 0:
-        return raw.decode()
-    if oid == 23:
-        return struct.unpack("!i", raw)[0]
-    if oid == 20:
-        return struct.unpack("!q", raw)[0]
-    if oid == 21:
-        return struct.unpack("!h", raw)[0]
-    if oid == 701:
-        return struct.unpack("!d", raw)[0]
-    if oid == 700:
-        return struct.unpack("!f", raw)[0]
+    if fmt == 0 or oid in (25, 1043, 0, 19):
+        try:
+            return raw.decode()
+        except UnicodeDecodeError as exc:
+            raise QueryError("22021", f'invalid byte sequence for encoding "UTF8" in parameter ${number}') from exc
+    sizes = {**{k: struct.calcsize(v) for k, v in _BINARY_PARAMETERS.items()}, 16: 1, 1082: 4, 1114: 8, 1184: 8}
+    if oid not in sizes:
+        raise QueryError("22P03", f"binary parameters of type oid {oid} are not supported")
+    if len(raw) != sizes[oid]:
+        raise QueryError("22P03", f"incorrect binary data format in bind parameter {number}")
+    if oid in _BINARY_PARAMETERS:
+        return struct.unpack(_BINARY_PARAMETERS[oid], raw)[0]
     if oid == 16:
         return raw != b"\x00"
     if oid == 1082:
-        return PG_EPOCH + dt.timedelta(days=struct.unpack("!i", raw)[0])
-    if oid in (1114, 1184):
-        return PG_EPOCH_DT + dt.timedelta(microseconds=struct.unpack("!q", raw)[0])
-    if oid in (25, 1043, 0, 19):
-        return raw.decode()
-    raise QueryError("22P03", f"binary parameters of type oid {oid} are not supported")
+        (days,) = struct.unpack("!i", raw)
+        if abs(days) >= _INT32_MAX:
+            return "infinity" if days > 0 else "-infinity"
+        try:
+            return PG_EPOCH + dt.timedelta(days=days)
+        except OverflowError as exc:
+            raise QueryError("22008", f"date out of range in parameter ${number}") from exc
+    (micros,) = struct.unpack("!q", raw)
+    if micros >= _INT64_MAX or micros <= -_INT64_MAX - 1:
+        return "infinity" if micros > 0 else "-infinity"
+    try:
+        return PG_EPOCH_DT + dt.timedelta(microseconds=micros)
+    except OverflowError as exc:
+        raise QueryError("22008", f"timestamp out of range in parameter ${number}") from exc
 
 
 def _sqlstate(exc: duckdb.Error) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import struct
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ def pg_type(arrow: pa.DataType) -> PgType:
         return TIMESTAMPTZ if arrow.tz else TIMESTAMP
     if pa.types.is_time(arrow):
         return TIME
+    if pa.types.is_interval(arrow):
+        return INTERVAL
     if pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow):
         return BYTEA
     if pa.types.is_list(arrow) or pa.types.is_large_list(arrow):
@@ -106,9 +109,31 @@ def _array_item(v: object) -> str:
     return text
 
 
+def _interval_text(months: int, days: int, nanoseconds: int) -> str:
+    """PostgreSQL's interval output (IntervalStyle postgres): '1 year 2 mons 3 days 04:05:06.5'."""
+    parts = []
+    years, months = divmod(months, 12) if months >= 0 else (-divmod(-months, 12)[0], -divmod(-months, 12)[1])
+    for value, unit in ((years, "year"), (months, "mon"), (days, "day")):
+        if value:
+            parts.append(f"{value} {unit}{'' if abs(value) == 1 else 's'}")
+    if nanoseconds or not parts:
+        sign = "-" if nanoseconds < 0 else ""
+        micros = abs(nanoseconds) // 1000
+        seconds, fraction = divmod(micros, 1_000_000)
+        clock = f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        if fraction:
+            clock += f".{fraction:06d}".rstrip("0")
+        parts.append(clock)
+    return " ".join(parts)
+
+
 def _scalar_text(v: object) -> str:
     if isinstance(v, bool):
         return "t" if v else "f"
+    if isinstance(v, pa.MonthDayNano):
+        return _interval_text(v.months, v.days, v.nanoseconds)
+    if isinstance(v, dict | tuple):  # structs, maps and unions have no PostgreSQL type: JSON text
+        return json.dumps(v, ensure_ascii=False, default=str)
     if isinstance(v, float):
         return _float_text(v)
     if isinstance(v, dt.datetime):
@@ -215,8 +240,17 @@ def binary_column(column: pa.ChunkedArray | pa.Array, pg: PgType) -> list[bytes 
         return [None if v is None else _numeric_binary(Decimal(v)) for v in values]
     if oid == BYTEA.oid:
         return values
-    if oid in (TEXT.oid, VARCHAR.oid):
-        return [None if v is None else v.encode() for v in values]
+    if oid == INTERVAL.oid:  # microseconds, days, months
+        return [None if v is None else struct.pack("!qii", v.nanoseconds // 1000, v.days, v.months) for v in values]
+    if oid == TIME.oid:  # microseconds since midnight
+        return [
+            None
+            if v is None
+            else struct.pack("!q", ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
+            for v in values
+        ]
+    if oid in (TEXT.oid, VARCHAR.oid):  # strings, and values shown as text (structs, maps: JSON)
+        return [None if v is None else (v if isinstance(v, str) else _scalar_text(v)).encode() for v in values]
     raise NotImplementedError(f"binary format for {pg.name}")
 
 
@@ -322,10 +356,18 @@ def _text_array(array: pa.Array) -> pa.Array | None:
             return None
         return pc.cast(array, pa.string())
     if pa.types.is_timestamp(kind) and kind.tz is None:
-        micros = np.asarray(pc.cast(array.cast(pa.timestamp("us")).fill_null(0), pa.int64()))
-        if (micros % 1_000_000).any():
-            return None
-        return pc.utf8_slice_codeunits(pc.cast(array.cast(pa.timestamp("us")), pa.string()), 0, 19)
+        micros = pc.cast(array.cast(pa.timestamp("us")), pa.int64())
+        values = np.asarray(micros.fill_null(0))
+        infinite = (values == np.iinfo(np.int64).max) | (values == np.iinfo(np.int64).min)
+        finite = pc.if_else(pa.array(infinite), pa.scalar(0, pa.int64()), micros).cast(pa.timestamp("us"))
+        text = pc.replace_substring_regex(pc.cast(finite, pa.string()), r"\.?0+$", "")  # 01:00:00, 01:00:00.5
+        if infinite.any():
+            text = pc.if_else(pa.array(infinite), pa.array(np.where(values > 0, "infinity", "-infinity")), text)
+        return text
+    if pa.types.is_interval(kind):
+        return pa.array([None if v is None else _scalar_text(v) for v in array.to_pylist()], pa.string())
+    if pa.types.is_struct(kind) or pa.types.is_map(kind) or pa.types.is_union(kind):
+        return pa.array([None if v is None else _scalar_text(v) for v in array.to_pylist()], pa.string())
     return None
 
 
@@ -434,8 +476,9 @@ def _column_parts(column: pa.ChunkedArray | pa.Array, fmt: int) -> tuple[np.ndar
     if fmt == 1 and (pa.types.is_timestamp(array.type) or pa.types.is_date32(array.type)):
         # PostgreSQL counts from 2000-01-01: microseconds for timestamps, days for dates
         if pa.types.is_timestamp(array.type):
-            micros = pc.cast(array.cast(pa.timestamp("us", array.type.tz)).fill_null(0), pa.int64())
-            values = (np.asarray(micros) - 946_684_800_000_000).astype(">i8")
+            micros = np.asarray(pc.cast(array.cast(pa.timestamp("us", array.type.tz)).fill_null(0), pa.int64()))
+            infinite = (micros == np.iinfo(np.int64).max) | (micros == np.iinfo(np.int64).min)  # ±infinity stay
+            values = np.where(infinite, micros, micros - 946_684_800_000_000).astype(">i8")
         else:
             values = (np.asarray(pc.cast(array.fill_null(0), pa.int32())) - 10_957).astype(">i4")
         width = values.dtype.itemsize
