@@ -392,7 +392,7 @@ class Gateway:
             table, tag = await self._run(s, plan, [])
             if table is not None:
                 writer.write(_row_description(table, []))
-                writer.write(encode_rows_bulk(table, []))
+                await _send_rows(writer, table, [])
                 tag = tag or f"SELECT {table.num_rows}"
             writer.write(m.command_complete(tag or "SELECT 0"))
 
@@ -606,10 +606,7 @@ class Gateway:
         table = portal.table
         _check_result_formats(portal.result_formats, table.num_columns)
         end = table.num_rows if max_rows <= 0 else min(table.num_rows, portal.offset + max_rows)
-        try:
-            writer.write(encode_rows_bulk(table.slice(portal.offset, end - portal.offset), portal.result_formats))
-        except NotImplementedError as exc:
-            raise QueryError("0A000", str(exc)) from exc
+        await _send_rows(writer, table.slice(portal.offset, end - portal.offset), portal.result_formats)
         portal.offset = end
         if end < table.num_rows:
             writer.write(m.portal_suspended())
@@ -675,6 +672,25 @@ def _parameter_type(s: Session, plan: policy.Plan | None, number: int) -> int:
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pa.Table:
     return con.execute(sql, params).to_arrow_table() if params else con.execute(sql).to_arrow_table()
+
+
+SEND_SLICE_ROWS = 65_536
+
+
+async def _send_rows(writer: asyncio.StreamWriter, table: pa.Table, formats: list[int]) -> None:
+    """The DataRows of ``table``. A large result goes out in slices, each encoded in a worker thread
+    while the previous one is on its way, so that the client parses while the server encodes and
+    other sessions are not held up."""
+    try:
+        if table.num_rows <= SEND_SLICE_ROWS:
+            writer.write(encode_rows_bulk(table, formats))
+            return
+        for start in range(0, table.num_rows, SEND_SLICE_ROWS):
+            rows = table.slice(start, SEND_SLICE_ROWS)
+            writer.write(await asyncio.to_thread(encode_rows_bulk, rows, formats))
+            await writer.drain()
+    except NotImplementedError as exc:
+        raise QueryError("0A000", str(exc)) from exc
 
 
 def _row_description(table: pa.Table, formats: list[int]) -> bytes:
