@@ -66,6 +66,7 @@ class DeliveryFormat:
     encoding: str = "utf-8"
     delimiter: str = ","
     header: bool = True
+    sheet_column: str | None = None  # xlsx: the column that receives each sheet's title (its period)
 
 
 @dataclass(frozen=True)

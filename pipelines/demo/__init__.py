@@ -6,10 +6,12 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.demo.air import generate_air
+from pipelines.demo.water import generate_water_sections
 
-# one generator per department; each writes that department's deliveries into landing/
+# one generator per group of deliveries (department/topic); each writes into landing/
 GENERATORS = {
-    "env_monitoring": generate_air,
+    "env_monitoring/air": generate_air,
+    "env_monitoring/water_sections": generate_water_sections,
 }
 
 

@@ -21,7 +21,7 @@ import polars as pl
 
 from pipelines import lake
 from pipelines.contracts import Contract, row_rules, typed_value
-from pipelines.ingest import batches, csv_format
+from pipelines.ingest import batches, csv_format, xlsx_format
 from pipelines.ingest.csv_format import DELIVERY_IDX, LINE, ParsedDeliveries
 from pipelines.ingest.deliveries import CST, Delivery
 from pipelines.settings import Settings
@@ -30,6 +30,7 @@ log = logging.getLogger("ecolake.ingest")
 
 PARSERS: dict[str, Callable[[Contract, list[Delivery]], ParsedDeliveries]] = {
     "csv": csv_format.parse,
+    "xlsx": xlsx_format.parse,
 }
 
 LINEAGE_COLUMNS = {
