@@ -1,0 +1,57 @@
+-- Scoreboard values of the air indicators per region (21 cities and the province 510000) and
+-- period (month, ytd, year): good days over valid days, and the mean of the daily PM2.5 values.
+with
+
+months as (
+    select distinct month_start from {{ ref('city_monthly') }}
+),
+
+periods as (  -- every month, the year so far at every month, and every year
+    select 'month' as period_type, month_start as period_start, month_start as period_end, month_start as m_from,
+           month_start as m_to from months
+    union all
+    select 'ytd', date_trunc('year', month_start)::date, month_start, date_trunc('year', month_start)::date,
+           month_start from months
+    union all
+    select distinct 'year', date_trunc('year', month_start)::date, max(month_start) over (partition by year(month_start)),
+           date_trunc('year', month_start)::date, max(month_start) over (partition by year(month_start)) from months
+),
+
+-- air: good days over valid days, summed over the months (the province: over its cities)
+air_days as (
+    select p.period_type, p.period_start, p.period_end, c.region_code,
+           sum(c.good_days) as good_days, sum(c.valid_days) as valid_days
+    from periods p
+    join {{ ref('city_monthly') }} c on c.month_start between p.m_from and p.m_to
+    group by all
+),
+
+good_days as (
+    select 'air_good_day_ratio' as indicator_code, period_type, period_start, period_end, region_code,
+           good_days / nullif(valid_days, 0) as value
+    from air_days
+    union all
+    select 'air_good_day_ratio', period_type, period_start, period_end, '510000',
+           sum(good_days) / nullif(sum(valid_days), 0)
+    from air_days group by all
+),
+
+-- air: mean of the daily PM2.5 values (the province: mean of its cities' means)
+pm2_5_city as (
+    select p.period_type, p.period_start, p.period_end, d.region_code, avg(d.pm2_5) as value
+    from periods p
+    join {{ ref('city_daily') }} d on date_trunc('month', d.observed_date) between p.m_from and p.m_to
+    group by all
+),
+
+pm2_5 as (
+    select 'air_pm2_5_mean' as indicator_code, period_type, period_start, period_end, region_code, value
+    from pm2_5_city
+    union all
+    select 'air_pm2_5_mean', period_type, period_start, period_end, '510000', avg(value)
+    from pm2_5_city group by all
+)
+
+select * from good_days
+union all by name
+select * from pm2_5
