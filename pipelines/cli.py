@@ -10,6 +10,11 @@
     ecolake batches                                          ingest batches per dataset and status
     ecolake reingest DEPARTMENT/DATASET [--status held,rejected] [--delivery ID]
                                                              re-run batches after a contract/standard fix
+    ecolake quarantine list [--dataset DEPARTMENT/DATASET] [--rule RULE] [--limit N] [--all]
+                                                             quarantined rows, newest first, and counts per rule
+    ecolake maintain [--expire-older-than-days N] [--cleanup-older-than-days N] [--keep-backups N]
+                                                             catalog backup, compaction, snapshot expiry (the
+                                                             daily `lake_maintenance_daily` schedule, now)
 
 Every command works on $ECOLAKE_WAREHOUSE (default: the repo's warehouse/).
 """
@@ -75,13 +80,17 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.defs.maintenance.lake_maintenance import GROUP as MAINTENANCE_GROUP
     from pipelines.progress import progress_logger
 
     settings = get_settings()
     prepare_instance(settings)
     start, end = _partition_range(settings)
     print(f"materialising every asset of {settings.warehouse} (arrival days {start} … {end})", file=sys.stderr)
-    job = dg.define_asset_job("ecolake_materialize", selection=dg.AssetSelection.all())
+    # every asset but lake maintenance (backup, compaction, snapshot expiry): that runs on its daily
+    # schedule or with `ecolake maintain`; expiry removes time travel, so it is not part of a rerunnable build
+    selection = dg.AssetSelection.all() - dg.AssetSelection.groups(MAINTENANCE_GROUP)
+    job = dg.define_asset_job("ecolake_materialize", selection=selection)
     full = dg.Definitions.merge(defs(), dg.Definitions(jobs=[job], loggers={"progress": progress_logger}))
     result = full.resolve_job_def("ecolake_materialize").execute_in_process(
         instance=dg.DagsterInstance.get(),
@@ -295,6 +304,155 @@ def cmd_batches(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintain(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.maintenance import lake_maintenance as m
+    from pipelines.progress import progress_logger
+
+    settings = get_settings()
+    prepare_instance(settings)
+    if not settings.catalog_path.exists():
+        print(f"ecolake maintain: no lake at {settings.catalog_path} yet (run `ecolake materialize`)", file=sys.stderr)
+        return 2
+    print(f"lake maintenance of {settings.warehouse}", file=sys.stderr)
+    full = dg.Definitions.merge(defs(), dg.Definitions(loggers={"progress": progress_logger}))
+    ops = {
+        m.catalog_backup.op.name: {"config": {"keep": args.keep_backups}},
+        m.snapshot_expiry.op.name: {
+            "config": {
+                "older_than_days": args.expire_older_than_days,
+                "cleanup_older_than_days": args.cleanup_older_than_days,
+            }
+        },
+    }
+    result = full.resolve_job_def(m.JOB_NAME).execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        run_config={"ops": ops, "loggers": {"progress": {}}},
+        raise_on_error=False,
+    )
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        materialization = event.event_specific_data.materialization
+        facts = ", ".join(
+            f"{k}={getattr(v, 'value', v)}" for k, v in materialization.metadata.items() if k != "by_table"
+        )
+        print(f"{materialization.asset_key.to_user_string()}: {facts}")
+    for event in result.all_events:
+        error = getattr(event.event_specific_data, "error", None) if event.event_type_value == "STEP_FAILURE" else None
+        if error is not None:
+            print(f"FAILED {event.step_key}: {error.message.strip()}", file=sys.stderr)
+    print(f"{'done' if result.success else 'FAILED'}: run {result.run_id}", file=sys.stderr)
+    return 0 if result.success else 1
+
+
+def _clip(text: object, width: int) -> str:
+    text = "" if text is None else " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from pipelines import lake
+    from pipelines.contracts import load_contracts
+    from pipelines.ingest import batches
+
+    settings = get_settings()
+    contracts = {f"{c.department}/{c.dataset}": c for c in load_contracts(settings.contracts_dir)}
+    if args.dataset and args.dataset not in contracts:
+        print(
+            f"ecolake quarantine: no contract for {args.dataset} (known: {', '.join(sorted(contracts))})",
+            file=sys.stderr,
+        )
+        return 2
+    if args.limit < 0:
+        print("ecolake quarantine: --limit must be 0 or more", file=sys.stderr)
+        return 2
+    wanted = [contracts[args.dataset]] if args.dataset else [contracts[k] for k in sorted(contracts)]
+    if not settings.catalog_path.exists():
+        print(f"nothing quarantined: no lake at {settings.catalog_path} yet (run `ecolake materialize`)")
+        return 0
+    con = lake.connect(settings, read_only=True)
+    try:
+        existing = {
+            f"{r[0]}.{r[1]}"
+            for r in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_catalog = current_database() and table_schema in ('quarantine', 'catalog')"
+            ).fetchall()
+        }
+        tables = [(f"{c.department}/{c.dataset}", c.quarantine_table) for c in wanted if c.quarantine_table in existing]
+        if not tables:
+            print("nothing quarantined: no quarantine table yet" + (f" for {args.dataset}" if args.dataset else ""))
+            return 0
+        has_batches = batches.TABLE in existing
+        union = " union all ".join(
+            f"select '{name}' as dataset, _delivery_id, _source_file, _source_line, rule, field, reason, record, "
+            f"_quarantined_at from {table}"
+            for name, table in tables
+        )
+        status = "coalesce(b.status, '?')" if has_batches else "'?'"
+        join = f"left join {batches.TABLE} b on b.delivery_id = q._delivery_id" if has_batches else ""
+        where, params = [], []
+        if not args.all:
+            where.append(f"{status} <> 'reprocessed'")
+        if args.rule:
+            where.append("(q.rule = ? or starts_with(q.rule, ? || '.'))")
+            params += [args.rule, args.rule]
+        con.execute(
+            f"create temp table _q as select q.*, {status} as status from ({union}) q {join} "
+            + (f"where {' and '.join(where)}" if where else ""),
+            params,
+        )
+        rows = con.execute(
+            "select _quarantined_at, dataset, _source_file, _source_line, rule, field, status, reason, record "
+            "from _q order by _quarantined_at desc, _source_file, _source_line limit ?",
+            [args.limit],
+        ).fetchall()
+        summary = con.execute(
+            "select dataset, rule, count(*), count(distinct _delivery_id), string_agg(distinct status, ',' order by "
+            "status) from _q group by all order by dataset, count(*) desc, rule"
+        ).fetchall()
+        total = con.execute("select count(*) from _q").fetchone()[0]
+        open_batches = con.execute(
+            "select dataset, count(distinct _delivery_id) from _q where status in ('held', 'rejected') group by all"
+        ).fetchall()
+    finally:
+        con.close()
+
+    scope = " and ".join(x for x in (args.dataset or "all datasets", args.rule and f"rule {args.rule}") if x)
+    if not total:
+        print(f"no quarantined rows ({scope}{', including re-run batches' if args.all else ''})")
+        return 0
+    print(f"quarantined rows, newest first ({len(rows)} of {total}; {scope}):")
+    print(
+        f"{'quarantined at':19}  {'dataset':36} {'file:line':40} {'rule':22} {'field':14} {'batch':11} reason | record"
+    )
+    for at, dataset, file, line, rule, field, batch_status, reason, record in rows:
+        place = f"{str(file).removeprefix(dataset + '/')}:{line}"  # the path below the dataset's landing folder
+        place = place if len(place) <= 40 else "…" + place[-39:]
+        print(
+            f"{str(at)[:19]:19}  {_clip(dataset, 36):36} {place:40} {_clip(rule, 22):22} "
+            f"{_clip(field, 14):14} {batch_status:11} {_clip(reason, 100)} | {_clip(record, 60)}"
+        )
+    print()
+    print("summary per dataset and rule:")
+    print(f"{'dataset':36} {'rule':28} {'rows':>8} {'batches':>8}  batch status")
+    for dataset, rule, n, n_batches, statuses in summary:
+        print(f"{_clip(dataset, 36):36} {_clip(rule, 28):28} {n:>8} {n_batches:>8}  {statuses}")
+    print(f"{'total':36} {'':28} {total:>8}")
+    print()
+    for dataset, n in open_batches:
+        print(f"{dataset}: {n} held/rejected batches are not served.")
+    print(
+        "To re-run batches after fixing the contract or standard: "
+        "`ecolake reingest DEPARTMENT/DATASET [--status held,rejected]`, then `ecolake materialize`."
+        + ("" if args.all else " Rows of batches already re-run are left out (--all shows them).")
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ecolake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -344,6 +502,23 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_reingest)
     p = sub.add_parser("batches", help="ingest batches per dataset")
     p.set_defaults(func=cmd_batches)
+    p = sub.add_parser("quarantine", help="review quarantined rows (re-run them with `ecolake reingest`)")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--dataset", help="department/dataset, e.g. env_monitoring/air_station_hourly")
+    p.add_argument("--rule", help="only this rule, or rules under it (range → range.minimum, range.maximum)")
+    p.add_argument("--limit", type=int, default=50, help="rows listed (default 50; the summary counts all)")
+    p.add_argument("--all", action="store_true", help="also rows of batches already re-run (status reprocessed)")
+    p.set_defaults(func=cmd_quarantine)
+    p = sub.add_parser("maintain", help="lake maintenance now: catalog backup, compaction, snapshot expiry")
+    p.add_argument("--expire-older-than-days", type=float, default=30.0, help="expire snapshots older (default 30)")
+    p.add_argument(
+        "--cleanup-older-than-days",
+        type=float,
+        default=2.0,
+        help="remove data files scheduled for deletion longer ago (default 2)",
+    )
+    p.add_argument("--keep-backups", type=int, default=14, help="catalog backups kept (default 14)")
+    p.set_defaults(func=cmd_maintain)
     args = parser.parse_args(argv)
     return args.func(args)
 
