@@ -12,12 +12,15 @@ with the pinned ``open-data-contract-standard`` pydantic model and compiled into
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from open_data_contract_standard.model import OpenDataContractStandard, SchemaProperty
+
+from pipelines.check_characters import CheckScheme
 
 # ODCS logical types → DuckDB physical type and polars dtype of the raw column
 LOGICAL_TYPES: dict[str, tuple[str, pl.DataType]] = {
@@ -50,6 +53,24 @@ class Field:
     pattern: str | None = None
     valid_values: tuple[str, ...] | None = None
     datetime_format: str | None = None
+    # a delivered header may vary around physical_name (its unit written in it): a regex whose named
+    # groups are fields read from the header, e.g. 实测流量(L/s) → measured_flow_unit = "L/s"
+    header_pattern: str | None = None
+    from_header_of: str | None = None  # this field is no column: the named group of that field's header
+    unit_field: str | None = None  # the field holding this value's unit, row by row (instead of ``unit``)
+    check_character: str | None = None  # a scheme of standards.check_character_schemes (gb32100 …)
+    valid_values_from: str | None = None  # "<standards table>.<column>"
+    check_scheme: CheckScheme | None = field(default=None, compare=False, repr=False)  # set by bind_standards
+
+    @property
+    def standards_tables(self) -> tuple[str, ...]:
+        """The standards tables this field's rules read."""
+        from pipelines.check_characters import TABLES
+
+        tables = TABLES if self.check_character else ()
+        if self.valid_values_from:
+            tables += (self.valid_values_from.split(".", 1)[0],)
+        return tables
 
     @property
     def duckdb_type(self) -> str:
@@ -67,6 +88,7 @@ class DeliveryFormat:
     delimiter: str = ","
     header: bool = True
     sheet_column: str | None = None  # xlsx: the column that receives each sheet's title (its period)
+    null_values: tuple[str, ...] = ()  # cells that mean "no value" in this delivery (e.g. "--", "*")
 
 
 @dataclass(frozen=True)
@@ -108,6 +130,11 @@ class Contract:
         keyed = [f for f in self.fields if f.primary_key_position is not None]
         return [f.name for f in sorted(keyed, key=lambda f: f.primary_key_position or 0)]
 
+    @property
+    def standards_tables(self) -> tuple[str, ...]:
+        """Standards tables the contract's rules read (its ingest depends on them)."""
+        return tuple(sorted({t for f in self.fields for t in f.standards_tables}))
+
     def field(self, name: str) -> Field:
         for f in self.fields:
             if f.name == name:
@@ -126,6 +153,9 @@ def _field(path: Path, prop: SchemaProperty) -> Field:
     opts = prop.logicalTypeOptions or {}
     custom = _custom(prop.customProperties)
     valid = custom.get("validValues")
+    valid_from = custom.get("validValuesFrom")
+    if valid_from is not None and (valid or not isinstance(valid_from, str) or valid_from.count(".") != 1):
+        raise ContractError(f"{where}: validValuesFrom must be '<standards table>.<column>', without validValues")
     if prop.enum:
         valid = [e.value if hasattr(e, "value") else str(e) for e in prop.enum]
     return Field(
@@ -143,7 +173,36 @@ def _field(path: Path, prop: SchemaProperty) -> Field:
         pattern=opts.get("pattern"),
         valid_values=tuple(str(v) for v in valid) if valid else None,
         datetime_format=opts.get("format"),
+        header_pattern=custom.get("headerPattern"),
+        from_header_of=custom.get("fromHeaderOf"),
+        unit_field=custom.get("unitField"),
+        check_character=custom.get("checkCharacter"),
+        valid_values_from=valid_from,
     )
+
+
+def _check_header_fields(path: Path, fields: tuple[Field, ...], delivery: DeliveryFormat) -> None:
+    """Fields read from headers must name a field whose headerPattern has a group of their name."""
+    by_name = {f.name: f for f in fields}
+    for f in fields:
+        where = f"{path}: property {f.name!r}"
+        if f.header_pattern is not None:
+            if delivery.format != "xlsx":
+                raise ContractError(f"{where}: headerPattern is read by the xlsx format only, not {delivery.format!r}")
+            try:
+                re.compile(f.header_pattern)
+            except re.error as exc:
+                raise ContractError(f"{where}: headerPattern {f.header_pattern!r} is not a regex: {exc}") from exc
+        if f.from_header_of is not None:
+            source = by_name.get(f.from_header_of)
+            if source is None or source.header_pattern is None:
+                raise ContractError(f"{where}: fromHeaderOf {f.from_header_of!r} is not a field with a headerPattern")
+            if f.name not in re.compile(source.header_pattern).groupindex:
+                raise ContractError(
+                    f"{where}: the headerPattern of {source.name!r} has no named group (?P<{f.name}>…) to read it from"
+                )
+        if f.unit_field is not None and f.unit_field not in by_name:
+            raise ContractError(f"{where}: unitField {f.unit_field!r} is not a field of the contract")
 
 
 _LATENCY_UNITS = {"h": 1.0, "d": 24.0, "min": 1 / 60}
@@ -167,6 +226,8 @@ def load_contract(path: Path) -> Contract:
     if obj.name != path.name.removesuffix(".odcs.yaml"):
         raise ContractError(f"{path}: schema name {obj.name!r} differs from the file name")
     fields = tuple(_field(path, p) for p in obj.properties or [])
+    delivery = DeliveryFormat(**custom["deliveryFormat"])
+    _check_header_fields(path, fields, delivery)
     share = float(custom["toleratedQuarantineShare"])
     if not 0 <= share <= 1:
         raise ContractError(f"{path}: toleratedQuarantineShare {share} is not a share between 0 and 1")
@@ -185,7 +246,7 @@ def load_contract(path: Path) -> Contract:
         name_en=custom.get("nameEn", obj.name),
         purpose=(model.description.purpose if model.description else "") or "",
         fields=fields,
-        delivery=DeliveryFormat(**custom["deliveryFormat"]),
+        delivery=delivery,
         tolerated_quarantine_share=share,
         freshness_element=freshness_element,
         freshness_max_age_hours=freshness_hours,
@@ -198,6 +259,44 @@ def load_contract(path: Path) -> Contract:
 
 def load_contracts(contracts_dir: Path) -> list[Contract]:
     return [load_contract(p) for p in sorted(contracts_dir.glob("*/*.odcs.yaml"))]
+
+
+def bind_standards(contract: Contract, standards_dir: Path) -> Contract:
+    """The contract with its standard-bound rules resolved against the standards in ``standards_dir``
+    (the ingest engine binds every contract before applying it):
+
+    - ``checkCharacter: <scheme>`` (custom property): the value's check character is checked with
+      the scheme of ``standards.check_character_schemes`` (``gb32100``: unified social credit
+      codes); a failing row is quarantined under rule ``check_character.<scheme>``. GE has no such
+      expectation: those rows count against the tolerance through the batch's quarantined share.
+    - ``validValuesFrom: <table>.<column>`` (custom property): the valid values are that column of
+      a standards table (e.g. ``region.name_zh``).
+    """
+    if not contract.standards_tables:
+        return contract
+    from pipelines import standards
+    from pipelines.check_characters import load_schemes
+
+    catalog = {t.name: t for t in standards.load_catalog(standards_dir)}
+    schemes = load_schemes(standards_dir) if any(f.check_character for f in contract.fields) else {}
+    fields = []
+    for f in contract.fields:
+        where = f"{contract.path}: property {f.name!r}"
+        if f.check_character:
+            if f.check_character not in schemes:
+                raise ContractError(
+                    f"{where}: checkCharacter {f.check_character!r} is not a scheme of "
+                    f"standards.check_character_schemes ({', '.join(sorted(schemes))})"
+                )
+            f = replace(f, check_scheme=schemes[f.check_character])
+        if f.valid_values_from:
+            table, column = f.valid_values_from.split(".")
+            if table not in catalog or column not in {c.name for c in catalog[table].columns}:
+                raise ContractError(f"{where}: validValuesFrom {f.valid_values_from!r} is not a standards table column")
+            values = sorted({r[column] for r in standards.read_rows(catalog[table]) if r[column]})
+            f = replace(f, valid_values=tuple(values))
+        fields.append(f)
+    return replace(contract, fields=tuple(fields))
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,6 +350,9 @@ def row_rules(contract: Contract) -> list[RowRule]:
         present = text.is_not_null() & (text != "")
         typed = pl.col(f"{f.name}__typed")
         shown = pl.lit(f"{f.name}=") + pl.col(f.name).fill_null("")
+        unit = pl.lit(f" {f.unit or ''}".rstrip())
+        if f.unit_field:  # the unit is delivered with the row (read from its header)
+            unit = pl.lit(" ") + pl.col(f.unit_field).fill_null("")
         if f.required:
             rules.append(
                 RowRule("required", f.name, ~present.fill_null(False), pl.lit(f"{f.name} is required but empty"))
@@ -271,7 +373,7 @@ def row_rules(contract: Contract) -> list[RowRule]:
                     "range.minimum",
                     f.name,
                     (typed < f.minimum).fill_null(False),
-                    shown + pl.lit(f" is below the minimum {f.minimum:g} {f.unit or ''}".rstrip()),
+                    shown + pl.lit(f" is below the minimum {f.minimum:g}") + unit,
                 )
             )
         if f.maximum is not None:
@@ -280,7 +382,7 @@ def row_rules(contract: Contract) -> list[RowRule]:
                     "range.maximum",
                     f.name,
                     (typed > f.maximum).fill_null(False),
-                    shown + pl.lit(f" is above the maximum {f.maximum:g} {f.unit or ''}".rstrip()),
+                    shown + pl.lit(f" is above the maximum {f.maximum:g}") + unit,
                 )
             )
         if f.pattern:
@@ -292,13 +394,34 @@ def row_rules(contract: Contract) -> list[RowRule]:
                     shown + pl.lit(f" does not match {f.pattern}"),
                 )
             )
+        if f.valid_values_from and not f.valid_values:
+            raise ContractError(
+                f"{contract.path}: property {f.name!r} reads {f.valid_values_from}: bind_standards first"
+            )
         if f.valid_values:
+            table, _, column = (f.valid_values_from or "").partition(".")
+            allowed = f"a {column} of standards.{table}" if table else f"one of {', '.join(f.valid_values)}"
             rules.append(
                 RowRule(
                     "valid_values",
                     f.name,
                     (present & ~text.is_in(list(f.valid_values))).fill_null(False),
-                    shown + pl.lit(f" is not one of {', '.join(f.valid_values)}"),
+                    shown + pl.lit(f" is not {allowed}"),
+                )
+            )
+        if f.check_character:
+            if f.check_scheme is None:
+                raise ContractError(
+                    f"{contract.path}: property {f.name!r} has {f.check_character} check characters: "
+                    "bind_standards first"
+                )
+            violation, reason = f.check_scheme.rule(text)
+            rules.append(
+                RowRule(
+                    f"check_character.{f.check_character}",
+                    f.name,
+                    (present & violation).fill_null(False),
+                    shown + pl.lit(" ") + reason,
                 )
             )
     return rules

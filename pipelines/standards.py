@@ -130,5 +130,19 @@ def _record(con: duckdb.DuckDBPyConnection, table: StandardTable, rows: int) -> 
     )
 
 
+def read_rows(table: StandardTable) -> list[dict[str, str]]:
+    """The table's rows as text under its declared column names, for rules applied outside the lake
+    (the contract engine's standard-bound rules); blanks are empty strings."""
+    import csv
+
+    with table.file.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    header = set(rows[0]) if rows else set()
+    for col in table.columns:
+        if rows and (col.source_column or col.name) not in header:
+            raise ValueError(f"{table.file}: column {col.source_column or col.name!r} not in header {sorted(header)}")
+    return [{c.name: (r.get(c.source_column or c.name) or "").strip() for c in table.columns} for r in rows]
+
+
 def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]

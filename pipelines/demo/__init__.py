@@ -6,12 +6,25 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.demo.air import generate_air
+from pipelines.demo.climate import generate_energy_consumption, generate_gdp
+from pipelines.demo.drinking_water import generate_drinking_water_sources
+from pipelines.demo.eco_flow import generate_eco_flow
+from pipelines.demo.enforcement import generate_enforcement_cases
+from pipelines.demo.outlets import generate_outlets
 from pipelines.demo.water import generate_water_sections
+from pipelines.demo.water_auto import generate_water_auto
 
 # one generator per group of deliveries (department/topic); each writes into landing/
 GENERATORS = {
     "env_monitoring/air": generate_air,
     "env_monitoring/water_sections": generate_water_sections,
+    "env_monitoring/water_auto": generate_water_auto,
+    "pollution_source/outlets": generate_outlets,
+    "enforcement/cases": generate_enforcement_cases,
+    "water_resources/eco_flow": generate_eco_flow,
+    "water_env/drinking_water_sources": generate_drinking_water_sources,
+    "development_reform/energy_consumption": generate_energy_consumption,
+    "statistics/gdp": generate_gdp,
 }
 
 

@@ -90,7 +90,7 @@ LAKE_TP = 0.025  # lakes hold less phosphorus than rivers at the same factor
 
 P_NOT_MEASURED = 0.03  # per metal or trace item: blank
 P_FULL_WIDTH = 0.01  # per value: full-width digits
-P_LAB_NOTE = 0.001  # per value: an unreadable note instead of a number (quarantined)
+P_LAB_NOTE = 0.0004  # per value: an unreadable note instead of a number (quarantined)
 LAB_NOTES = ("待复测", "样品破损", "见备注")
 BELOW_FORMS = ("{dl}L", "<{dl}", "ND", "未检出")
 _FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")

@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from pipelines import lake
-from pipelines.contracts import Contract, row_rules, typed_value
+from pipelines.contracts import Contract, bind_standards, row_rules, typed_value
 from pipelines.ingest import batches, csv_format, xlsx_format
 from pipelines.ingest.csv_format import DELIVERY_IDX, LINE, ParsedDeliveries
 from pipelines.ingest.deliveries import CST, Delivery
@@ -150,6 +150,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
         text = " / ".join(t for t in (f.description_zh, f.description) if t)
         if f.unit:
             text += f" [{f.unit}]"
+        elif f.unit_field:
+            text += f" [unit: {f.unit_field}]"
         con.execute(f'comment on column {contract.raw_table}."{f.name}" is {_quote(text)}')
     quarantine_comment = (
         f"Rows of {contract.table_name} refused by contract {contract.id}: rule, reason, file, "
@@ -249,7 +251,10 @@ def ingest(
     run_id: str | None = None,
 ) -> IngestReport:
     """Ingest the deliveries (oldest arrival first) in chunks of files, each chunk one lake
-    transaction, so memory stays bounded however much landed; a file is never split."""
+    transaction, so memory stays bounded however much landed; a file is never split. The contract's
+    standard-bound rules (check characters, valid values from a standards table) read the standards
+    in force now."""
+    contract = bind_standards(contract, settings.standards_dir)
     report = IngestReport(contract)
     if not deliveries:
         lake.write_with_retry(lambda con: ensure_tables(con, contract), settings)
@@ -278,6 +283,12 @@ def _ingest_chunk(
     now = datetime.now(CST).replace(tzinfo=None, microsecond=0)
 
     parsed = PARSERS[contract.delivery.format](contract, deliveries)
+    if contract.delivery.null_values:  # the delivery's own spelling of "no value" is a null
+        tokens = list(contract.delivery.null_values)
+        parsed.rows = parsed.rows.with_columns(
+            pl.when(pl.col(f.name).str.strip_chars().is_in(tokens)).then(None).otherwise(pl.col(f.name)).alias(f.name)
+            for f in contract.fields
+        )
     typed, failures = _apply_rules(contract, parsed.rows)
     # the GE suite runs beside the quarantine split and the lake write (pandas and DuckDB release
     # the GIL for most of their work); its verdict is in the report before this returns

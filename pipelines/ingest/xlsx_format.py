@@ -4,9 +4,13 @@ Every sheet of a workbook is read. Its header row is the first row (of the first
 every contract column; merged cells count as their top-left value wherever they span, so a header
 merged over two rows or a title row above the header does not matter. When the contract names a
 ``sheetColumn``, each row also gets the sheet's title under that name (the period of a
-sheet-per-month workbook). Cells are delivered as text the way a person reads them: whole numbers
-without ``.0``, dates as ISO dates, so that the contract's rules and the staging models see what
-the department typed. ``_source_line`` is the row number in its sheet; the sheet is in the record.
+sheet-per-month workbook). A column may be found by the contract's ``headerPattern`` instead of its
+exact name; values the pattern reads from the header (a unit: ``实测流量(L/s)``) are given to every
+row of the sheet (``pipelines/ingest/headers.py``). A header where one field matches two different
+columns is ambiguous and rejects the workbook. Cells are delivered as text the way a person reads
+them: whole numbers without ``.0``, dates as ISO dates, so that the contract's rules and the
+staging models see what the department typed. ``_source_line`` is the row number in its sheet;
+the sheet is in the record.
 
 A sheet with data but without the contract's columns rejects the workbook (its rows quarantined
 with the error); a workbook that cannot be opened is rejected whole. Empty sheets and blank rows
@@ -26,6 +30,7 @@ import polars as pl
 from pipelines.contracts import Contract
 from pipelines.ingest.csv_format import DELIVERY_IDX, LINE, QUARANTINE_SCHEMA, ParsedDeliveries
 from pipelines.ingest.deliveries import Delivery
+from pipelines.ingest.headers import match_header
 
 HEADER_SEARCH_ROWS = 20
 
@@ -64,11 +69,12 @@ def _record(sheet: str, row_number: int, cells: list[str | None]) -> str:
 
 def parse(contract: Contract, deliveries: list[Delivery]) -> ParsedDeliveries:
     sheet_column = contract.delivery.sheet_column
-    wanted = {f.physical_name: f.name for f in contract.fields}
-    in_sheet = [p for p in wanted if p != sheet_column]
+    sheet_field = next((f.name for f in contract.fields if f.physical_name == sheet_column), None)
+    exclude = [sheet_column] if sheet_column else []
     rows: list[dict] = []
     struct_rows: list[dict] = []
     rejected: dict[int, str] = {}
+    rejected_rule: dict[int, str] = {}
     data_lines: dict[int, int] = {}
 
     for idx, d in enumerate(deliveries):
@@ -87,46 +93,59 @@ def parse(contract: Contract, deliveries: list[Delivery]) -> ParsedDeliveries:
         counted = 0
         for sheet in book.worksheets:
             grid = _grid(sheet)
-            header_at = next(
-                (i for i, r in enumerate(grid[:HEADER_SEARCH_ROWS]) if all(p in r for p in in_sheet)),
-                None,
+            header_at, match = next(
+                (
+                    (i, m)
+                    for i, r in enumerate(grid[:HEADER_SEARCH_ROWS])
+                    if (m := match_header(contract, r, exclude=exclude)).complete
+                ),
+                (None, None),
             )
             body = [(i + 1, r) for i, r in enumerate(grid) if any(v is not None for v in r)]
-            if header_at is None:
+            error, rule = None, "structure.missing_column"
+            if match is None:
                 if not body:
                     continue  # an empty sheet
-                present = {v for _, r in body[:HEADER_SEARCH_ROWS] for v in r if v}
-                missing = [p for p in in_sheet if p not in present]
+                present = list(dict.fromkeys(v for _, r in body[:HEADER_SEARCH_ROWS] for v in r if v))
+                missing = match_header(contract, present, exclude=exclude).missing
                 error = (
                     f"{d.relpath}: sheet {sheet.title!r}: no header row holds the contract column(s) "
                     f"{', '.join(missing)} (searched the first {HEADER_SEARCH_ROWS} rows)"
                 )
+            elif match.ambiguous:
+                rule = "structure.ambiguous_column"
+                body = [(n, r) for n, r in body if n > header_at + 1]  # the rows under the header
+                error = (
+                    f"{d.relpath}: sheet {sheet.title!r}: row {header_at + 1}: more than one column for "
+                    f"{'; '.join(match.ambiguous)} (which one holds the data cannot be told)"
+                )
+            if error is not None:
                 rejected.setdefault(idx, error)
+                rejected_rule.setdefault(idx, rule)
                 for n, r in body:
                     file_struct.append(
-                        {DELIVERY_IDX: idx, LINE: n, "rule": "structure.missing_column", "field": None}
+                        {DELIVERY_IDX: idx, LINE: n, "rule": rule, "field": None}
                         | {"reason": error, "record": _record(sheet.title, n, r)}
                     )
                 counted += len(body)
                 continue
-            header = grid[header_at]
-            position = {p: header.index(p) for p in in_sheet}
             for n, r in body:
                 if n <= header_at + 1:
                     continue  # the header and the title rows above it
                 counted += 1
-                row = {wanted[p]: (r[i] if i < len(r) else None) for p, i in position.items()}
-                if sheet_column:
-                    row[wanted[sheet_column]] = sheet.title
+                row = {name: (r[i] if i < len(r) else None) for name, i in match.positions.items()}
+                row |= match.derived
+                if sheet_field:
+                    row[sheet_field] = sheet.title
                 row[DELIVERY_IDX] = idx
                 row[LINE] = n
                 file_rows.append(row)
         data_lines[idx] = counted
         if idx in rejected:  # one bad sheet rejects the workbook: all its rows are quarantined
             for row in file_rows:
-                cells = [row.get(wanted[p]) for p in wanted]
+                cells = [row.get(f.name) for f in contract.fields]
                 file_struct.append(
-                    {DELIVERY_IDX: idx, LINE: row[LINE], "rule": "structure.missing_column", "field": None}
+                    {DELIVERY_IDX: idx, LINE: row[LINE], "rule": rejected_rule[idx], "field": None}
                     | {"reason": rejected[idx], "record": json.dumps(cells, ensure_ascii=False)}
                 )
             file_rows = []

@@ -34,6 +34,8 @@ def build_ingest_asset(contract: Contract) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=LAKE_WRITER_POOL,
         group_name=contract.department,
+        # standards the contract's rules read (check characters, valid values from a standards table)
+        deps=[dg.AssetKey(["standards", t]) for t in contract.standards_tables],
         owners=[f"team:{contract.department.replace('_', '-')}"],
         kinds={"csv", "polars", "duckdb"},
         metadata={

@@ -12,12 +12,14 @@ from pipelines.settings import get_settings
 
 
 class EcolakeTranslator(DagsterDbtTranslator):
-    """Models keyed ``[<schema>, <name>]`` (air/station_hourly…); groups from the dbt fqn layer."""
+    """Models keyed by their table, ``[<schema>, <alias>]`` (air/station_hourly…; the alias is the
+    model's name unless two themes serve tables of one name); groups from the dbt fqn layer."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
-        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        table = dbt_resource_props.get("alias") or dbt_resource_props["name"]
+        return dg.AssetKey([dbt_resource_props["schema"], table])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])

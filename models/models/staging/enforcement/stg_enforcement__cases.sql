@@ -1,0 +1,27 @@
+-- Enforcement cases as delivered; a blank fine is no fine.
+with
+
+source as (
+    select * from {{ source('enforcement', 'cases') }}
+),
+
+renamed as (
+    select
+        -- case
+        case_number,
+        case_date,
+        violation_type,
+        penalty as penalty_10k_yuan,
+        -- enterprise
+        credit_code,
+        enterprise_name,
+        city_name,
+        -- lineage
+        _delivery_id as delivery_id,
+        _source_file as source_file,
+        _source_line as source_line,
+        _arrived_at as arrived_at
+    from source
+)
+
+select * from renamed
