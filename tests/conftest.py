@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
@@ -15,4 +16,34 @@ def realdata_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = tmp_path_factory.mktemp("realdata")
     copy_realdata(warehouse, "hourly", "sichuan")
     ecolake(warehouse, "materialize")
+    return warehouse
+
+
+# the modules whose crafted deliveries share one warehouse (each defines land, and maybe land_mess)
+DEPARTMENT_MODULES = (
+    "tests.test_water",
+    "tests.test_water_auto",
+    "tests.test_climate",
+    "tests.test_eco_flow_and_drinking_water",
+    "tests.test_outlets_enforcement",
+)
+
+
+@pytest.fixture(scope="session")
+def departments_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One warehouse for the department modules' crafted deliveries: each module's ``land`` writes
+    its good deliveries and one materialize builds everything; then each module's ``land_mess``
+    writes deliveries its contract refuses, and a second materialize must fail their checks while
+    what is served stays. Their datasets are disjoint, so each module's assertions hold as if it
+    were alone; two builds instead of two per module keep the suite well inside CI's limit."""
+    warehouse = tmp_path_factory.mktemp("departments")
+    modules = [importlib.import_module(name) for name in DEPARTMENT_MODULES]
+    for module in modules:
+        module.land(warehouse)
+    ecolake(warehouse, "materialize")
+    messy = [module for module in modules if hasattr(module, "land_mess")]
+    for module in messy:
+        module.land_mess(warehouse)
+    if messy:
+        assert ecolake(warehouse, "materialize", check=False).returncode == 1
     return warehouse

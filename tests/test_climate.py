@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from pipelines.contracts import load_contract
-from tests.helpers import REPO, ecolake, query
+from tests.helpers import REPO, query
 
 ENERGY = Path("development_reform") / "energy_consumption"
 GDP = Path("statistics") / "gdp"
@@ -154,9 +154,8 @@ def write_gdp(path: Path, rows: list[list]) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def climate_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("climate")
+def land(warehouse: Path) -> None:
+    """This module's deliveries, landed in the shared warehouse of tests/conftest.py."""
     landing = warehouse / "landing"
     write_energy(landing / ENERGY / "2021-2023.xlsx", ENERGY_SHEETS)
     first = write_gdp(landing / GDP / "gdp_2021_2023.csv", GDP_FIRST)
@@ -165,8 +164,11 @@ def climate_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     stamp = first.stat().st_mtime
     os.utime(first, (stamp - 86_400, stamp - 86_400))
     os.utime(revision, (stamp, stamp))
-    ecolake(warehouse, "materialize")
-    return warehouse
+
+
+@pytest.fixture(scope="module")
+def climate_warehouse(departments_warehouse: Path) -> Path:
+    return departments_warehouse
 
 
 def test_mixed_units_are_converted_to_the_fuels_canonical_units(climate_warehouse: Path) -> None:

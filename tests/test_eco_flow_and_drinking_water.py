@@ -16,7 +16,7 @@ import pytest
 from pipelines.contracts import load_contract
 from pipelines.ingest.deliveries import discover
 from pipelines.ingest.engine import ingest
-from tests.helpers import REPO, ecolake, query, settings_for
+from tests.helpers import REPO, query, settings_for
 
 ECO_FLOW = Path("water_resources") / "eco_flow_daily"
 DRINKING = Path("water_env") / "drinking_water_sources"
@@ -165,13 +165,15 @@ def write_drinking_water(path: Path, rows: list[list], year: str = "2023年") ->
     return path
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("eco_flow_drinking_water")
+def land(warehouse: Path) -> None:
+    """This module's deliveries, landed in the shared warehouse of tests/conftest.py."""
     write_eco_flow(warehouse / "landing")
     write_drinking_water(warehouse / "landing" / DRINKING / "2023.xlsx", dw_rows())
-    ecolake(warehouse, "materialize")
-    return warehouse
+
+
+@pytest.fixture(scope="module")
+def warehouse(departments_warehouse: Path) -> Path:
+    return departments_warehouse
 
 
 # ------------------------------------------------------------------------------------------

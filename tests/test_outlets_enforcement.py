@@ -17,7 +17,7 @@ from stdnum.cn import uscc
 
 from pipelines.check_characters import load_schemes
 from pipelines.contracts import ContractError, bind_standards, load_contract, row_rules
-from tests.helpers import REPO, ecolake, query
+from tests.helpers import REPO, query
 
 STANDARDS = REPO / "standards"
 OUTLETS = Path("pollution_source") / "outlets"
@@ -214,14 +214,16 @@ def _write_cases(path: Path, rows: list[tuple]) -> None:
         writer.writerows(rows)
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("outlets_enforcement")
+def land(warehouse: Path) -> None:
+    """This module's deliveries, landed in the shared warehouse of tests/conftest.py."""
     landing = warehouse / "landing"
     _write_registry(landing / OUTLETS / "registry_2023.xlsx")
     _write_cases(landing / CASES / "2023" / "执法案件_2023-01_02.csv", CASE_ROWS)
-    ecolake(warehouse, "materialize")
-    return warehouse
+
+
+@pytest.fixture(scope="module")
+def warehouse(departments_warehouse: Path) -> Path:
+    return departments_warehouse
 
 
 def test_invalid_credit_codes_are_quarantined_with_their_reason(warehouse: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.helpers import ecolake, query
+from tests.helpers import query
 
 DATASET = Path("env_monitoring") / "water_section_monthly"
 BASIC = ["断面编码", "断面名称", "河流", "流域", "所在城市", "断面级别", "水体类型", "目标水质类别"]
@@ -143,14 +143,16 @@ def write_workbook(path: Path, sheets: dict[str, list[list[str]]]) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def water_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("water")
+def land(warehouse: Path) -> None:
+    """This module's good deliveries, landed in the shared warehouse of tests/conftest.py."""
     landing = warehouse / "landing" / DATASET
     write_workbook(landing / "2023.xlsx", {"2023年01月": [row for row, _ in ROWS], "2023年02月": [ROWS[0][0]]})
-    ecolake(warehouse, "materialize")
-    # then the mess (the contract check fails; what is served stays): bad values in a workbook held
-    # for quarantining more than the tolerated share, and two workbooks rejected whole
+
+
+def land_mess(warehouse: Path) -> None:
+    """Then the mess (the contract check fails; what is served stays): bad values in a workbook held
+    for quarantining more than the tolerated share, and two workbooks rejected whole."""
+    landing = warehouse / "landing" / DATASET
     bad = [section(code, **{item: value}) for code, item, value in BAD_ROWS]
     write_workbook(landing / "bad_values.xlsx", {"2023年04月": [*bad, section("GOOD-APRIL")]})
     # a workbook whose second sheet has no header row
@@ -160,8 +162,11 @@ def water_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wb["备注"].append(["NH-1", "采样时段调整"])
     wb.save(book)
     (landing / "not_a_workbook.xlsx").write_bytes(b"this is a CSV export renamed to .xlsx\n")
-    assert ecolake(warehouse, "materialize", check=False).returncode == 1
-    return warehouse
+
+
+@pytest.fixture(scope="module")
+def water_warehouse(departments_warehouse: Path) -> Path:
+    return departments_warehouse
 
 
 def test_single_item_classes_follow_gb3838_boundaries(water_warehouse: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ecolake, query
+from tests.helpers import query
 
 DATASET = Path("env_monitoring") / "water_auto_4h"
 HEADER = (
@@ -35,18 +35,23 @@ EXPECTED = {"全I": 1, "氨氮0.5": 2, "溶解氧5": 3, "总磷0.3": 4, "总氮�
 BAD = [row("pH越界", "2023-01-01 00:00", ph="15.2"), row("状态未知", "2023-01-01 00:00", state="停运")]
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("water_auto")
+def land(warehouse: Path) -> None:
+    """This module's good deliveries, landed in the shared warehouse of tests/conftest.py."""
     landing = warehouse / "landing" / DATASET
     landing.mkdir(parents=True)
     good = [row(f"站{i:02d}", "2023-01-01 04:00") for i in range(40)]  # enough rows to tolerate the two bad ones
     (landing / "2023-01-01.csv").write_bytes(("\n".join([HEADER, *ROWS, *good, *BAD]) + "\n").encode("gbk"))
-    ecolake(warehouse, "materialize")
-    # then a file in the wrong encoding: rejected, the contract check fails, what is served stays
+
+
+def land_mess(warehouse: Path) -> None:
+    """Then a file in the wrong encoding: rejected, the contract check fails, what is served stays."""
+    landing = warehouse / "landing" / DATASET
     (landing / "utf8_by_mistake.csv").write_bytes(("\n".join([HEADER, ROWS[0]]) + "\n").encode("utf-8"))
-    assert ecolake(warehouse, "materialize", check=False).returncode == 1
-    return warehouse
+
+
+@pytest.fixture(scope="module")
+def warehouse(departments_warehouse: Path) -> Path:
+    return departments_warehouse
 
 
 def test_classes_come_from_the_measured_items_only(warehouse: Path) -> None:
