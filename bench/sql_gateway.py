@@ -44,6 +44,7 @@ from pipelines import lake  # noqa: E402
 from pipelines.settings import REPO_ROOT, Settings  # noqa: E402
 from serving.served import ServedLake  # noqa: E402
 from serving.users import add_user, load_users  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 from tests.postgres15 import declared_keys, pg_declaration, postgres15_available, start_postgres15  # noqa: E402
 
 QUERIES = {
@@ -66,12 +67,6 @@ CITY_MONTH_FROM_HOURLY = (
 )
 PG_TABLES = ("city_monthly", "city_yearly", "city_daily", "station_hourly")
 PASSWORD = "bench-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_demo(root: Path) -> Path:

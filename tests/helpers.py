@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,13 @@ def station_row(timepoint: str, code: str, *, area: str = "成都市", name: str
     for key, value in values.items():
         row[columns[key]] = value
     return row
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def settings_for(warehouse: Path):

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.helpers import free_port
 
 BINDIR = Path("/usr/lib/postgresql/15/bin")
 
@@ -63,12 +64,6 @@ def declared_keys(models_dir: Path) -> dict[tuple[str, str], list[str]]:
     return keys
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def start_postgres15(user: str, password: str) -> Iterator[int]:
     """Run a scratch PostgreSQL 15 whose superuser is ``user``/``password``; yields its port on 127.0.0.1.
@@ -105,7 +100,7 @@ def start_postgres15(user: str, password: str) -> Iterator[int]:
             check=True,
             capture_output=True,
         )
-        port = _free_port()
+        port = free_port()
         started = True
         subprocess.run(
             [

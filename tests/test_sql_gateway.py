@@ -14,23 +14,17 @@ import pytest
 
 from serving.pgwire.server import Gateway, GatewayConfig
 from serving.users import add_user
-from tests.helpers import REPO, query, settings_for
+from tests.helpers import REPO, free_port, query, settings_for
 from tests.postgres15 import declared_keys, pg_declaration, postgres15_available, start_postgres15
 
 PASSWORD = "correct horse battery"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def gateway(realdata_warehouse: Path):
     settings = settings_for(realdata_warehouse)
     add_user(settings, "analyst1", PASSWORD, department="env_monitoring", role="analyst")
-    port = _free_port()
+    port = free_port()
     stop = Gateway(GatewayConfig(settings, port=port)).start_in_thread()
     yield {"port": port, "settings": settings}
     stop()
@@ -321,7 +315,7 @@ def test_http_health(realdata_warehouse: Path) -> None:
 
     from serving.http import create_app
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings_for(realdata_warehouse)), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -581,7 +575,7 @@ def test_tls_when_a_certificate_is_configured(realdata_warehouse: Path, tmp_path
 
     if "analyst1" not in load_users(settings):
         add_user(settings, "analyst1", PASSWORD, department="env_monitoring", role="analyst")
-    port = _free_port()
+    port = free_port()
     config = GatewayConfig(settings, port=port, tls_cert=str(cert_path), tls_key=str(key_path), require_tls=True)
     stop = Gateway(config).start_in_thread()
     try:

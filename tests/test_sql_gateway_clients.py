@@ -23,7 +23,7 @@ import pytest
 
 from serving.pgwire.server import Gateway, GatewayConfig
 from serving.users import add_user, load_users
-from tests.helpers import settings_for
+from tests.helpers import free_port, settings_for
 
 if TYPE_CHECKING:
     import pyodbc
@@ -32,18 +32,12 @@ USER = "odbc1"
 PASSWORD = "odbc client secret"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def gateway(realdata_warehouse: Path) -> Iterator[dict]:
     settings = settings_for(realdata_warehouse)
     if USER not in load_users(settings):
         add_user(settings, USER, PASSWORD, department="env_monitoring", role="analyst")
-    port = _free_port()
+    port = free_port()
     server = Gateway(GatewayConfig(settings, port=port))
     stop = server.start_in_thread()
     yield {"port": port, "settings": settings, "server": server}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 from pathlib import Path
 
@@ -12,15 +11,9 @@ import psycopg
 from pipelines import lake
 from serving.pgwire.server import Gateway, GatewayConfig
 from serving.users import add_user
-from tests.helpers import settings_for
+from tests.helpers import free_port, settings_for
 
 PASSWORD = "snapshot follower"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(probe, expected, seconds: float = 30.0):  # noqa: ANN001, ANN202
@@ -39,7 +32,7 @@ def test_an_open_session_follows_new_lake_snapshots_and_old_copies_are_dropped(
     shutil.copytree(realdata_warehouse, warehouse, ignore=shutil.ignore_patterns("landing", "dagster"))
     settings = settings_for(warehouse)
     add_user(settings, "follower", PASSWORD, department="env_monitoring", role="analyst", regions=["510100"])
-    port = _free_port()
+    port = free_port()
     gateway = Gateway(GatewayConfig(settings, port=port, follow_lake_s=0.2))
     stop = gateway.start_in_thread()
     try:

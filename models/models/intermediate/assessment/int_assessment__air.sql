@@ -6,15 +6,8 @@ months as (
     select distinct month_start from {{ ref('city_monthly') }}
 ),
 
-periods as (  -- every month, the year so far at every month, and every year
-    select 'month' as period_type, month_start as period_start, month_start as period_end, month_start as m_from,
-           month_start as m_to from months
-    union all
-    select 'ytd', date_trunc('year', month_start)::date, month_start, date_trunc('year', month_start)::date,
-           month_start from months
-    union all
-    select distinct 'year', date_trunc('year', month_start)::date, max(month_start) over (partition by year(month_start)),
-           date_trunc('year', month_start)::date, max(month_start) over (partition by year(month_start)) from months
+periods as (
+    {{ assessment_periods('months') }}
 ),
 
 -- air: good days over valid days, summed over the months (the province: over its cities)

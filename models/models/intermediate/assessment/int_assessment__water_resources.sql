@@ -13,15 +13,8 @@ months as (
     select distinct month_start from monthly
 ),
 
-periods as (  -- every month, the year so far at every month, and every year (ending at its last month)
-    select 'month' as period_type, month_start as period_start, month_start as period_end, month_start as m_from,
-           month_start as m_to from months
-    union all
-    select 'ytd', date_trunc('year', month_start)::date, month_start, date_trunc('year', month_start)::date,
-           month_start from months
-    union all
-    select distinct 'year', date_trunc('year', month_start)::date, max(month_start) over (partition by year(month_start)),
-           date_trunc('year', month_start)::date, max(month_start) over (partition by year(month_start)) from months
+periods as (
+    {{ assessment_periods('months') }}
 ),
 
 city_days as (

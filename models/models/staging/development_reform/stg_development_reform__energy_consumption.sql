@@ -13,8 +13,5 @@ select
     fuel_name,
     unit as reported_unit,
     consumption as reported_consumption,
-    _delivery_id as delivery_id,
-    _source_file as source_file,
-    _source_line as source_line,
-    _arrived_at as arrived_at
+    {{ lineage_columns() }}
 from source

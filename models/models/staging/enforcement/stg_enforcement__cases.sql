@@ -17,10 +17,7 @@ renamed as (
         enterprise_name,
         city_name,
         -- lineage
-        _delivery_id as delivery_id,
-        _source_file as source_file,
-        _source_line as source_line,
-        _arrived_at as arrived_at
+        {{ lineage_columns() }}
     from source
 )
 

@@ -42,10 +42,7 @@ renamed as (
         primarypollutant as published_primary_pollutants,
 
         -- lineage
-        _delivery_id as delivery_id,
-        _source_file as source_file,
-        _source_line as source_line,
-        _arrived_at as arrived_at
+        {{ lineage_columns() }}
     from source
 )
 

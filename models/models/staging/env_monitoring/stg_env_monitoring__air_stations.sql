@@ -12,10 +12,7 @@ renamed as (
         longitude,
         latitude,
         is_control = '是' as is_control_station,
-        _delivery_id as delivery_id,
-        _source_file as source_file,
-        _source_line as source_line,
-        _arrived_at as arrived_at
+        {{ lineage_columns() }}
     from source
 )
 

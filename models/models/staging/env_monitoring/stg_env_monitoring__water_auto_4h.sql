@@ -23,8 +23,5 @@ select
     chlorophyll_a,
     algal_density,
     station_status,
-    _delivery_id as delivery_id,
-    _source_file as source_file,
-    _source_line as source_line,
-    _arrived_at as arrived_at
+    {{ lineage_columns() }}
 from source

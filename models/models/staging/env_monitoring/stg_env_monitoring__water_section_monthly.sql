@@ -10,8 +10,5 @@ source as (
 select
     strptime(period, '%Y年%m月')::date as month_start,
     columns('^[a-z][a-z0-9_]*$'),  -- the contract's fields: section, target class, the 24 items
-    _delivery_id as delivery_id,
-    _source_file as source_file,
-    _source_line as source_line,
-    _arrived_at as arrived_at
+    {{ lineage_columns() }}
 from source

@@ -28,10 +28,7 @@ renamed as (
         regexp_extract(permitted_limit, '([0-9.]+)\s*$', 1)::decimal(14, 4) as limit_upper,
         limit_unit,
         -- lineage
-        _delivery_id as delivery_id,
-        _source_file as source_file,
-        _source_line as source_line,
-        _arrived_at as arrived_at
+        {{ lineage_columns() }}
     from source
 )
 

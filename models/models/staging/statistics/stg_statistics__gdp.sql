@@ -14,8 +14,5 @@ select
     gdp_current_price,
     gdp_constant_price,
     cast(price_base_year as integer) as price_base_year,
-    _delivery_id as delivery_id,
-    _source_file as source_file,
-    _source_line as source_line,
-    _arrived_at as arrived_at
+    {{ lineage_columns() }}
 from source

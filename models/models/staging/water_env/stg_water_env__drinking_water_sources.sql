@@ -21,10 +21,7 @@ renamed as (
         has_isolation = '是' as has_isolation,
         is_standardised_reported = '是' as is_standardised_reported,
         -- lineage
-        _delivery_id as delivery_id,
-        _source_file as source_file,
-        _source_line as source_line,
-        _arrived_at as arrived_at
+        {{ lineage_columns() }}
     from source
 )
 
