@@ -60,6 +60,7 @@ class Field:
     unit_field: str | None = None  # the field holding this value's unit, row by row (instead of ``unit``)
     check_character: str | None = None  # a scheme of standards.check_character_schemes (gb32100 …)
     valid_values_from: str | None = None  # "<standards table>.<column>"
+    starts_with_field: str | None = None  # this field's value must start with that field's value (same row)
     check_scheme: CheckScheme | None = field(default=None, compare=False, repr=False)  # set by bind_standards
 
     @property
@@ -178,6 +179,7 @@ def _field(path: Path, prop: SchemaProperty) -> Field:
         unit_field=custom.get("unitField"),
         check_character=custom.get("checkCharacter"),
         valid_values_from=valid_from,
+        starts_with_field=custom.get("startsWithField"),
     )
 
 
@@ -203,6 +205,12 @@ def _check_header_fields(path: Path, fields: tuple[Field, ...], delivery: Delive
                 )
         if f.unit_field is not None and f.unit_field not in by_name:
             raise ContractError(f"{where}: unitField {f.unit_field!r} is not a field of the contract")
+        if f.starts_with_field is not None:
+            other = by_name.get(f.starts_with_field)
+            if other is None or other is f or f.logical_type != "string" or other.logical_type != "string":
+                raise ContractError(
+                    f"{where}: startsWithField {f.starts_with_field!r} is not another string field of the contract"
+                )
 
 
 _LATENCY_UNITS = {"h": 1.0, "d": 24.0, "min": 1 / 60}
@@ -407,6 +415,18 @@ def row_rules(contract: Contract) -> list[RowRule]:
                     f.name,
                     (present & ~text.is_in(list(f.valid_values))).fill_null(False),
                     shown + pl.lit(f" is not {allowed}"),
+                )
+            )
+        if f.starts_with_field:  # e.g. a village code whose first digits are its county's code
+            other = pl.col(f.starts_with_field).str.strip_chars()
+            rules.append(
+                RowRule(
+                    "starts_with_field",
+                    f.name,
+                    (present & (other != "") & ~text.str.starts_with(other)).fill_null(False),
+                    shown
+                    + pl.lit(f" does not start with {f.starts_with_field}=")
+                    + pl.col(f.starts_with_field).fill_null(""),
                 )
             )
         if f.check_character:

@@ -26,6 +26,7 @@ DEPARTMENT_MODULES = (
     "tests.test_climate",
     "tests.test_eco_flow_and_drinking_water",
     "tests.test_outlets_enforcement",
+    "tests.test_rural_sewage",
 )
 
 

@@ -11,6 +11,7 @@ from pipelines.demo.drinking_water import generate_drinking_water_sources
 from pipelines.demo.eco_flow import generate_eco_flow
 from pipelines.demo.enforcement import generate_enforcement_cases
 from pipelines.demo.outlets import generate_outlets
+from pipelines.demo.rural_sewage import generate_rural_sewage_villages
 from pipelines.demo.water import generate_water_sections
 from pipelines.demo.water_auto import generate_water_auto
 
@@ -25,6 +26,7 @@ GENERATORS = {
     "water_env/drinking_water_sources": generate_drinking_water_sources,
     "development_reform/energy_consumption": generate_energy_consumption,
     "statistics/gdp": generate_gdp,
+    "agriculture/rural_sewage_villages": generate_rural_sewage_villages,
 }
 
 

@@ -6,7 +6,7 @@
 with
 
 measured as (  -- each indicator's model: (indicator_code, period_type, period_start, period_end, region_code, value)
-    {%- for model in ['int_assessment__air', 'int_assessment__water', 'int_assessment__climate', 'int_assessment__water_resources', 'int_assessment__water_env'] %}
+    {%- for model in ['int_assessment__air', 'int_assessment__water', 'int_assessment__climate', 'int_assessment__water_resources', 'int_assessment__water_env', 'int_assessment__agriculture'] %}
     select indicator_code, period_type, period_start, period_end, region_code, value from {{ ref(model) }}
     {{- '' if loop.last else '\n    union all' }}
     {%- endfor %}

@@ -18,6 +18,11 @@ class EcolakeTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)
+        # a served table whose [schema, table] is also a raw dataset's key (a theme named like its
+        # department: agriculture.rural_sewage_villages) states its own key in meta.dagster.asset_key
+        meta = dbt_resource_props.get("config", {}).get("meta") or dbt_resource_props.get("meta") or {}
+        if explicit := meta.get("dagster", {}).get("asset_key"):
+            return dg.AssetKey(explicit)
         table = dbt_resource_props.get("alias") or dbt_resource_props["name"]
         return dg.AssetKey([dbt_resource_props["schema"], table])
 
