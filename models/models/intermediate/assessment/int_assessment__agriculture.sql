@@ -5,17 +5,10 @@
 with
 
 city as (
-    select year, region_code, count(*) filter (where is_treated) as treated, count(*) as villages
+    select 'year' as period_type, make_date(year, 1, 1) as period_start, make_date(year, 12, 1) as period_end,
+           region_code, count(*) filter (where is_treated) as numerator, count(*) as denominator
     from {{ ref('rural_sewage_villages') }}
     group by all
 )
 
-select 'rural_sewage_treatment' as indicator_code, 'year' as period_type,
-       make_date(year, 1, 1) as period_start, make_date(year, 12, 1) as period_end, region_code,
-       treated / villages as value
-from city
-union all
-select 'rural_sewage_treatment', 'year', make_date(year, 1, 1), make_date(year, 12, 1), '510000',
-       sum(treated) / sum(villages)
-from city
-group by all
+{{ pooled_share('rural_sewage_treatment', 'city') }}

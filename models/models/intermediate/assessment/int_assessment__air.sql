@@ -13,20 +13,14 @@ periods as (
 -- air: good days over valid days, summed over the months (the province: over its cities)
 air_days as (
     select p.period_type, p.period_start, p.period_end, c.region_code,
-           sum(c.good_days) as good_days, sum(c.valid_days) as valid_days
+           sum(c.good_days) as numerator, sum(c.valid_days) as denominator
     from periods p
     join {{ ref('city_monthly') }} c on c.month_start between p.m_from and p.m_to
     group by all
 ),
 
 good_days as (
-    select 'air_good_day_ratio' as indicator_code, period_type, period_start, period_end, region_code,
-           good_days / nullif(valid_days, 0) as value
-    from air_days
-    union all
-    select 'air_good_day_ratio', period_type, period_start, period_end, '510000',
-           sum(good_days) / nullif(sum(valid_days), 0)
-    from air_days group by all
+    {{ pooled_share('air_good_day_ratio', 'air_days') }}
 ),
 
 -- air: mean of the daily PM2.5 values (the province: mean of its cities' means)

@@ -10,17 +10,10 @@ sources as (
 ),
 
 city as (
-    select year, region_code, count(*) filter (where is_standardised) as standardised, count(*) as sources
+    select 'year' as period_type, make_date(year, 1, 1) as period_start, make_date(year, 12, 1) as period_end,
+           region_code, count(*) filter (where is_standardised) as numerator, count(*) as denominator
     from sources
     group by all
 )
 
-select 'township_drinking_water_standardised' as indicator_code, 'year' as period_type,
-       make_date(year, 1, 1) as period_start, make_date(year, 12, 1) as period_end, region_code,
-       standardised / sources as value
-from city
-union all
-select 'township_drinking_water_standardised', 'year', make_date(year, 1, 1), make_date(year, 12, 1), '510000',
-       sum(standardised) / sum(sources)
-from city
-group by all
+{{ pooled_share('township_drinking_water_standardised', 'city') }}

@@ -19,17 +19,10 @@ periods as (
 
 city_days as (
     select p.period_type, p.period_start, p.period_end, m.region_code,
-           sum(m.days_satisfied) as days_satisfied, sum(m.calendar_days) as calendar_days
+           sum(m.days_satisfied) as numerator, sum(m.calendar_days) as denominator
     from periods p
     join monthly m on m.month_start between p.m_from and p.m_to
     group by all
 )
 
-select 'eco_flow_satisfaction' as indicator_code, period_type, period_start, period_end, region_code,
-       days_satisfied / calendar_days as value
-from city_days
-union all
-select 'eco_flow_satisfaction', period_type, period_start, period_end, '510000',
-       sum(days_satisfied) / sum(calendar_days)
-from city_days
-group by all
+{{ pooled_share('eco_flow_satisfaction', 'city_days') }}
