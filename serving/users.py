@@ -18,7 +18,7 @@ from pipelines.settings import Settings
 from serving.pgwire.scram import make_secret
 
 ROLES = ("analyst", "engineer", "admin")
-THEME_SCHEMAS = ("air", "water", "pollution_source", "climate", "ecology", "soil", "enforcement")
+THEME_SCHEMAS = ("air", "water", "pollution_source", "climate", "ecology", "soil", "enforcement", "agriculture")
 ROLE_SCHEMAS = {
     "analyst": (*THEME_SCHEMAS, "core", "assessment", "catalog"),
     "engineer": (

@@ -35,8 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.demo.counties import demo_counties
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REGIONS_CSV = REPO_ROOT / "standards" / "regions" / "gbt2260_sichuan.csv"
 DATASET = Path("agriculture") / "rural_sewage_villages"
 HEADER = (
     "序号",
@@ -51,8 +52,6 @@ HEADER = (
     "治理模式",
     "完成年份",
 )
-PLATEAU = ("阿坝藏族羌族自治州", "甘孜藏族自治州", "凉山彝族自治州")
-COUNTY_STEMS = "安宁 平川 兴文 永和 清溪 金川 长宁 东林 西河 南岭 北坝 青山 龙门 白水 红原 盐源".split()
 TOWNSHIP_STEMS = "太平 永兴 新华 龙泉 白马 清平 石桥 高桥 回龙 金龙 长乐 万安 复兴 三溪 双河 青龙".split()
 VILLAGE_STEMS = "桃园 杨柳 松林 竹林 梨花 石板 大湾 新村 高峰 团结 和平 光明 胜利 红星 金星 先锋 民主 联合".split()
 
@@ -70,32 +69,33 @@ P_MODE_MISMATCH = 0.005  # per treated row: 是 with the mode 无 (passes, flagg
 
 def _villages(seed: int) -> list[dict]:
     rng = np.random.default_rng([seed, 8])
-    with REGIONS_CSV.open(encoding="utf-8") as fh:
-        cities = [r for r in csv.DictReader(fh) if r["level"] == "city"]
     villages = []
-    for city in cities:
-        plateau = city["name_zh"] in PLATEAU
-        counties = rng.choice(COUNTY_STEMS, size=int(rng.integers(3, 6)), replace=False)
-        for c, stem in enumerate(counties, start=21):
-            county_code = city["region_code"][:4] + f"{c:02d}"
-            county = {"city": city["name_zh"], "county": f"{stem}县", "county_code": county_code, "plateau": plateau}
-            townships = rng.choice(TOWNSHIP_STEMS, size=int(rng.integers(3, 5)), replace=False)
-            for t, t_stem in enumerate(townships, start=1):
-                township = t_stem + ("乡" if rng.random() < (0.6 if plateau else 0.2) else "镇")
-                for v, v_stem in enumerate(rng.choice(VILLAGE_STEMS, size=int(rng.integers(4, 10)), replace=False), 1):
-                    readiness = float(rng.random()) - (PLATEAU_LAG if plateau else 0.0)
-                    completed = BASE_YEAR + math.ceil((THRESHOLD_BASE - readiness) / YEARLY_STEP)
-                    weights = [p if not plateau else q for _, p, q in MODES]
-                    villages.append(
-                        county
-                        | {
-                            "township": township,
-                            "village": f"{v_stem}村",
-                            "code": f"{county_code}{t:03d}{v:03d}",
-                            "completed": max(EARLIEST_COMPLETION, completed),
-                            "mode": MODES[int(rng.choice(len(MODES), p=weights))][0],
-                        }
-                    )
+    for demo_county in demo_counties():
+        plateau = demo_county.plateau
+        county_code = demo_county.county_code
+        county = {
+            "city": demo_county.city_name,
+            "county": demo_county.county_name,
+            "county_code": county_code,
+            "plateau": plateau,
+        }
+        townships = rng.choice(TOWNSHIP_STEMS, size=int(rng.integers(3, 5)), replace=False)
+        for t, t_stem in enumerate(townships, start=1):
+            township = t_stem + ("乡" if rng.random() < (0.6 if plateau else 0.2) else "镇")
+            for v, v_stem in enumerate(rng.choice(VILLAGE_STEMS, size=int(rng.integers(4, 10)), replace=False), 1):
+                readiness = float(rng.random()) - (PLATEAU_LAG if plateau else 0.0)
+                completed = BASE_YEAR + math.ceil((THRESHOLD_BASE - readiness) / YEARLY_STEP)
+                weights = [p if not plateau else q for _, p, q in MODES]
+                villages.append(
+                    county
+                    | {
+                        "township": township,
+                        "village": f"{v_stem}村",
+                        "code": f"{county_code}{t:03d}{v:03d}",
+                        "completed": max(EARLIEST_COMPLETION, completed),
+                        "mode": MODES[int(rng.choice(len(MODES), p=weights))][0],
+                    }
+                )
     return villages
 
 
