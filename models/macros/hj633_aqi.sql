@@ -86,21 +86,21 @@ iaqi as (
         coalesce(
             r.fixed_iaqi,
             -- IAQI_lo + ceil((IAQI_hi - IAQI_lo) * (C - BP_lo) / (BP_hi - BP_lo)), exactly
-            b.iaqi_lo + (
+            -- above the top segment's BP_hi there is no IAQI (the above-range rules handle that)
+            case when r.concentration <= b.bp_hi then b.iaqi_lo + (
                 (b.iaqi_hi - b.iaqi_lo) * ((r.concentration - b.bp_lo) * 1000)::bigint
                 + ((b.bp_hi - b.bp_lo) * 1000)::bigint - 1
-            ) // ((b.bp_hi - b.bp_lo) * 1000)::bigint
+            ) // ((b.bp_hi - b.bp_lo) * 1000)::bigint end
         ) as iaqi
     from resolved as r
-    left join {{ source('standards', 'hj633_iaqi_breakpoints') }} as b
-        on r.fixed_iaqi is null
-        and b.standard_code = r.standard_code
+    -- the segment with the greatest BP_lo at or below C: one sort-merge (ASOF) join instead of a
+    -- range join and a de-duplication (a value on a boundary lies in two segments, which give the
+    -- same IAQI: BP_hi of one is BP_lo of the next); a fixed IAQI ignores the segment
+    asof left join {{ source('standards', 'hj633_iaqi_breakpoints') }} as b
+        on b.standard_code = r.standard_code
         and b.pollutant_code = r.pollutant_code
         and b.averaging_period = r.period
         and r.concentration >= b.bp_lo
-        and r.concentration <= b.bp_hi
-    -- a value on a boundary lies in two segments, which give the same IAQI
-    qualify row_number() over (partition by {{ keys }}, r.measure order by b.iaqi_lo) = 1
 ),
 expected as (
     select standard_code, count(*) as n_expected from inputs group by standard_code
