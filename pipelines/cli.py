@@ -52,44 +52,59 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     settings = get_settings()
     settings.ensure_dirs()
     started = time.monotonic()
-    summary = generate(settings.landing, start=args.start, end=args.end, seed=args.seed)
+    try:
+        summary = generate(settings.landing, start=args.start, end=args.end, seed=args.seed, only=args.only)
+    except ValueError as exc:
+        print(f"ecolake demo-data: {exc}", file=sys.stderr)
+        return 2
     for dataset, info in summary.items():
         print(f"{dataset}: {info}")
     print(f"demo deliveries written to {settings.landing} in {time.monotonic() - started:.1f}s")
     return 0
 
 
-def _partition_range(settings: Settings) -> tuple[str, str]:
+def _pending(settings: Settings) -> tuple[tuple[str, str], list]:
+    """The arrival days of the deliveries not yet ingested, and the contracts that have some."""
     from pipelines.contracts import load_contracts
     from pipelines.defs.partitions import arrival_partition
     from pipelines.ingest.deliveries import CST
-    from pipelines.ingest.engine import pending_deliveries
+    from pipelines.ingest.engine import pending_deliveries, recorded_files
 
-    days = sorted(
-        {
-            arrival_partition(d.arrival_day)
-            for c in load_contracts(settings.contracts_dir)
-            for d in pending_deliveries(c, settings)
-        }
-    )
+    days, contracts = set(), []
+    recorded = recorded_files(settings)
+    for contract in load_contracts(settings.contracts_dir):
+        if pending := pending_deliveries(contract, settings, recorded):
+            contracts.append(contract)
+            days.update(arrival_partition(d.arrival_day) for d in pending)
     today = datetime.now(CST).strftime("%Y-%m-%d")
-    return (days[0], days[-1]) if days else (today, today)
+    return ((min(days), max(days)) if days else (today, today)), contracts
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.defs.ingest.contract_datasets import asset_key
     from pipelines.defs.maintenance.lake_maintenance import GROUP as MAINTENANCE_GROUP
     from pipelines.progress import progress_logger
 
     settings = get_settings()
     prepare_instance(settings)
-    start, end = _partition_range(settings)
-    print(f"materialising every asset of {settings.warehouse} (arrival days {start} … {end})", file=sys.stderr)
+    (start, end), pending = _pending(settings)
     # every asset but lake maintenance (backup, compaction, snapshot expiry): that runs on its daily
     # schedule or with `ecolake maintain`; expiry removes time travel, so it is not part of a rerunnable build
     selection = dg.AssetSelection.all() - dg.AssetSelection.groups(MAINTENANCE_GROUP)
+    if getattr(args, "pending", False):
+        # what the landing sensors would run: the datasets with new deliveries and everything downstream
+        if not pending:
+            print(f"nothing to do: no delivery in {settings.warehouse / 'landing'} awaits ingestion", file=sys.stderr)
+            return 0
+        keys = [asset_key(c) for c in pending]
+        selection = dg.AssetSelection.assets(*keys).downstream() - dg.AssetSelection.groups(MAINTENANCE_GROUP)
+        names = ", ".join(k.to_user_string() for k in keys)
+        print(f"materialising {names} and what depends on them (arrival days {start} … {end})", file=sys.stderr)
+    else:
+        print(f"materialising every asset of {settings.warehouse} (arrival days {start} … {end})", file=sys.stderr)
     job = dg.define_asset_job("ecolake_materialize", selection=selection)
     full = dg.Definitions.merge(defs(), dg.Definitions(jobs=[job], loggers={"progress": progress_logger}))
     result = full.resolve_job_def("ecolake_materialize").execute_in_process(
@@ -463,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--start", type=date.fromisoformat, default=date(2021, 1, 1))
         p.add_argument("--end", type=date.fromisoformat, default=date(2023, 12, 31))
         p.add_argument("--seed", type=int, default=2021)
+        p.add_argument(
+            "--only",
+            action="append",
+            metavar="GENERATOR",
+            help="only this generator's deliveries (repeatable), e.g. statistics/gdp; default: every department",
+        )
 
     def add_serve_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", default="127.0.0.1")
@@ -475,6 +496,11 @@ def main(argv: list[str] | None = None) -> int:
     add_demo_args(p)
     p.set_defaults(func=cmd_demo_data)
     p = sub.add_parser("materialize", help="run every asset for what is in landing/")
+    p.add_argument(
+        "--pending",
+        action="store_true",
+        help="only the datasets with deliveries not yet ingested and what depends on them (as the sensors do)",
+    )
     p.set_defaults(func=cmd_materialize)
     p = sub.add_parser("serve", help="SQL gateway, Dagster UI and daemon (sensors)")
     add_serve_args(p)

@@ -36,6 +36,8 @@ EXTENSIONS = {
 }
 # extensions every lake connection needs; the others load on request
 LAKE_EXTENSIONS = ("sqlite_scanner", "ducklake")
+# and the models also measure geometries (ecology.redlines: ST_Area_Spheroid, ST_Union_Agg)
+DBT_EXTENSIONS = (*LAKE_EXTENSIONS, "spatial")
 
 T = TypeVar("T")
 
@@ -90,6 +92,15 @@ def connect(
     return con
 
 
+def scratch(settings: Settings | None = None, *, extensions: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB without the lake, for work on data in hand (the contract's geometry checks),
+    with the same engine settings and extensions loaded by path."""
+    con = duckdb.connect(config=engine_config(settings or get_settings()))
+    for name in extensions:
+        con.execute(f"load '{extension_path(name)}'")
+    return con
+
+
 @contextmanager
 def session(settings: Settings | None = None, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(settings, read_only=read_only)
@@ -141,7 +152,7 @@ def dbt_profile(settings: Settings | None = None) -> dict:
                     "path": ":memory:",
                     "database": LAKE_ALIAS,
                     "threads": 1,
-                    "extensions": [str(extension_path(n)) for n in LAKE_EXTENSIONS],
+                    "extensions": [str(extension_path(n)) for n in DBT_EXTENSIONS],
                     "config_options": engine_config(settings),
                     "attach": [
                         {

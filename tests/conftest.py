@@ -28,6 +28,11 @@ DEPARTMENT_MODULES = (
     "tests.test_eco_flow_and_drinking_water",
     "tests.test_outlets_enforcement",
     "tests.test_rural_sewage",
+    "tests.test_ecological_redlines",
+    "tests.test_wwtp",
+    "tests.test_soil",
+    "tests.test_fertilizer",
+    "tests.test_forestry",
 )
 
 

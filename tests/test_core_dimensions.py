@@ -17,19 +17,32 @@ def warehouse(departments_warehouse: Path) -> Path:
 
 
 def test_counties_are_the_delivered_ones_under_their_cities(warehouse: Path) -> None:
-    # tests/test_rural_sewage.py delivers villages of 510121 (成都市), 510321 (自贡市) and 510521
-    # (泸州市), all named 甲县; 510122 appears only in a row its contract quarantines
+    # tests/test_rural_sewage.py alone delivers 510521 (泸州市), naming it 甲县
     rows = query(
         warehouse,
         "select region_code, region_name, region_level, parent_region_code, code_source from core.dim_region "
-        "where region_code in ('510121', '510321', '510521', '510122') order by region_code",
+        "where region_code = '510521'",
     )
-    assert [r[:4] for r in rows] == [
-        ("510121", "甲县", "county", "510100"),
-        ("510321", "甲县", "county", "510300"),
-        ("510521", "甲县", "county", "510500"),
+    assert [r[:4] for r in rows] == [("510521", "甲县", "county", "510500")]
+    assert "stg_agriculture__rural_sewage_villages" in rows[0][4]
+    # the counties are exactly the county codes of the published rows of every county-level delivery
+    raw_tables = [
+        t
+        for (t,) in query(
+            warehouse,
+            "select table_name from information_schema.columns where table_schema = 'raw' "
+            "and column_name = 'county_code' group by all",
+        )
     ]
-    assert all("stg_agriculture__rural_sewage_villages" in r[4] for r in rows)
+    assert len(raw_tables) >= 8, raw_tables
+    published = " union ".join(
+        f"select county_code from raw.{t} where _delivery_id in "
+        "(select delivery_id from catalog.ingest_batches where status = 'published')"
+        for t in raw_tables
+    )
+    delivered = {c for (c,) in query(warehouse, published)}
+    counties = {c for (c,) in query(warehouse, "select region_code from core.dim_region where region_level = 'county'")}
+    assert counties == delivered
     levels = dict(query(warehouse, "select region_level, count(*) from core.dim_region group by all"))
     assert levels["province"] == 1 and levels["city"] == 21
 

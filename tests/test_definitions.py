@@ -104,3 +104,48 @@ def test_landing_sensor_asks_for_one_run_over_the_arrival_days(tmp_path: Path, m
     end = request.tags["dagster/asset_partition_range_end"]
     assert start < end and request.tags["ecolake/files"] == "2"
     assert sensor(dg.build_sensor_context()).run_key == request.run_key  # same pending files, same run key
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _has_latin(text: str) -> bool:
+    return any("a" <= ch.lower() <= "z" for ch in text)
+
+
+def test_every_served_table_is_keyed_contracted_and_described_in_both_languages(tmp_path: Path) -> None:
+    """What analysts read (themes, core, assessment, catalog): a unique_key test, an enforced
+    contract for the themes, and a table and column descriptions in English and Chinese."""
+    from pipelines.dbt_project import prepare
+    from tests.helpers import settings_for
+
+    manifest = json.loads(Path(prepare(settings_for(tmp_path)).manifest_path).read_text())
+    keyed = {
+        dep
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test" and (node.get("test_metadata") or {}).get("name") == "unique_key"
+        for dep in node["depends_on"]["nodes"]
+    }
+    served = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["fqn"][1] in ("themes", "core", "assessment", "catalog")
+    ]
+    assert len(served) > 40
+    problems = []
+    for node in served:
+        name = f"{node['schema']}.{node['alias']}"
+        if node["unique_id"] not in keyed:
+            problems.append(f"{name}: no unique_key test")
+        if node["fqn"][1] == "themes" and not node["config"]["contract"]["enforced"]:
+            problems.append(f"{name}: contract not enforced")
+        if not (_has_cjk(node["description"]) and _has_latin(node["description"])):
+            problems.append(f"{name}: description not in both languages")
+        if not node["columns"]:
+            problems.append(f"{name}: no columns documented")
+        for column in node["columns"].values():
+            text = column.get("description") or ""
+            if not (_has_cjk(text) and _has_latin(text)):
+                problems.append(f"{name}.{column['name']}: description {text!r} not in both languages")
+    assert not problems, "\n".join(problems)

@@ -156,6 +156,14 @@ def test_a_later_redelivery_supersedes_the_earlier(tmp_path: Path, demo_warehous
         [code, at],
     )[0]
     assert (pm2_5, source) == (321, "env_monitoring/air_station_hourly/redelivered/fix.csv")
+    # the hour's AQI is scored again from the new values (the AQI model is incremental): PM2.5 321
+    # lies in the segment 250–350 µg/m³ → IAQI 300–400, so 300 + 100 × 71/100 = 371; PM10 400 in
+    # 350–420 → 200–300 gives 272; the gases stay far below
+    assert query(
+        warehouse,
+        "select aqi, primary_pollutants from air.station_hourly where station_code = ? and observed_at = ?",
+        [code, at],
+    ) == [(371, ["pm2_5"])]
     assert query(
         warehouse, "select is_future_dated from air.station_hourly where observed_at = timestamp '2031-01-01 01:00'"
     ) == [(True,)]

@@ -20,8 +20,8 @@ import duckdb
 import polars as pl
 
 from pipelines import lake
-from pipelines.contracts import Contract, bind_standards, row_rules, typed_value
-from pipelines.ingest import batches, csv_format, xlsx_format
+from pipelines.contracts import Contract, bind_standards, geometry_checks, row_rules, typed_value
+from pipelines.ingest import batches, csv_format, geojson_format, xlsx_format
 from pipelines.ingest.csv_format import DELIVERY_IDX, LINE, ParsedDeliveries
 from pipelines.ingest.deliveries import CST, Delivery
 from pipelines.settings import Settings
@@ -31,6 +31,7 @@ log = logging.getLogger("ecolake.ingest")
 PARSERS: dict[str, Callable[[Contract, list[Delivery]], ParsedDeliveries]] = {
     "csv": csv_format.parse,
     "xlsx": xlsx_format.parse,
+    "geojson": geojson_format.parse,
 }
 
 LINEAGE_COLUMNS = {
@@ -169,6 +170,7 @@ def _apply_rules(contract: Contract, rows: pl.DataFrame) -> tuple[pl.DataFrame, 
     typed = rows.with_row_index("_row").with_columns(
         [typed_value(f).alias(f"{f.name}__typed") for f in contract.fields]
     )
+    typed = geometry_checks(contract, typed)  # spatial verdicts come from DuckDB: columns the rules read
     rules = row_rules(contract)
     # every rule's mask in one parallel pass; reasons are built only for the few rows that fail
     masks = typed.select(pl.col("_row"), *[r.violation.alias(f"_v{i}") for i, r in enumerate(rules)])
@@ -408,10 +410,15 @@ def _ingest_chunk(
     return report
 
 
-def _recorded(contract: Contract, settings: Settings) -> tuple[set[tuple[str, int, int]], set[str]]:
-    """(relpath, size, mtime_ns) of files already ingested, and their delivery ids."""
+Recorded = dict[str, tuple[set[tuple[str, int, int]], set[str]]]
+
+
+def recorded_files(settings: Settings, dataset: str | None = None) -> Recorded:
+    """Per dataset (``department/dataset``): (relpath, size, mtime_ns) of the files already ingested,
+    and their delivery ids — all datasets, or one, read over one lake connection."""
+    recorded: Recorded = {}
     if not settings.catalog_path.exists():
-        return set(), set()
+        return recorded
     con = lake.connect(settings, read_only=True)
     try:
         columns = {
@@ -422,24 +429,32 @@ def _recorded(contract: Contract, settings: Settings) -> tuple[set[tuple[str, in
             ).fetchall()
         }
         if not columns:
-            return set(), set()
+            return recorded
         stat_cols = "file_size, file_mtime_ns" if "file_mtime_ns" in columns else "null, null"
+        where, params = ("where dataset = ?", [dataset]) if dataset else ("", [])
         rows = con.execute(
-            f"select delivery_id, source_file, {stat_cols} from {batches.TABLE} where dataset = ?",
-            [f"{contract.department}/{contract.dataset}"],
+            f"select dataset, delivery_id, source_file, {stat_cols} from {batches.TABLE} {where}", params
         ).fetchall()
     finally:
         con.close()
-    return {(r[1], r[2], r[3]) for r in rows}, {r[0] for r in rows}
+    for name, delivery_id, source_file, size, mtime_ns in rows:
+        seen, ids = recorded.setdefault(name, (set(), set()))
+        seen.add((source_file, size, mtime_ns))
+        ids.add(delivery_id)
+    return recorded
 
 
-def pending_deliveries(contract: Contract, settings: Settings) -> list[Delivery]:
+def pending_deliveries(contract: Contract, settings: Settings, recorded: Recorded | None = None) -> list[Delivery]:
     """Files in the dataset's landing folder not ingested yet, oldest arrival first. A file seen
     before (same path, size and time) is not read again; a file touched or copied with new times
-    but the same content is the same delivery."""
+    but the same content is the same delivery. ``recorded`` (from ``recorded_files``) saves a lake
+    connection per dataset when many are checked."""
     from pipelines.ingest.deliveries import landed_files
 
-    seen, ids = _recorded(contract, settings)
+    name = f"{contract.department}/{contract.dataset}"
+    if recorded is None:
+        recorded = recorded_files(settings, name)
+    seen, ids = recorded.get(name, (set(), set()))
     pending = []
     for f in landed_files(settings.landing, contract.department, contract.dataset):
         if (f.relpath, f.size, f.mtime_ns) in seen:

@@ -671,7 +671,35 @@ def _parameter_type(s: Session, plan: policy.Plan | None, number: int) -> int:
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> pa.Table:
-    return con.execute(sql, params).to_arrow_table() if params else con.execute(sql).to_arrow_table()
+    table = con.execute(sql, params).to_arrow_table() if params else con.execute(sql).to_arrow_table()
+    return _geometry_as_wkt(con, table)
+
+
+def _is_wkb(f: pa.Field) -> bool:
+    if isinstance(f.type, pa.ExtensionType):
+        return f.type.extension_name == "geoarrow.wkb"
+    return bool(f.metadata) and f.metadata.get(b"ARROW:extension:name") == b"geoarrow.wkb"
+
+
+def _geometry_as_wkt(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
+    """GEOMETRY columns as WKT text. DuckDB hands geometries to Arrow as WKB (geoarrow.wkb), which
+    would reach clients as bytea; spatial columns are served as WKT (ARCHITECTURE.md), written by
+    DuckDB's own st_astext so that they read exactly like the text a query on the lake shows."""
+    spatial = [i for i, f in enumerate(table.schema) if _is_wkb(f)]
+    if not spatial:
+        return table
+    cur = con.cursor()
+    try:
+        for i in spatial:
+            f = table.schema.field(i)
+            wkb = pa.table([table.column(i)], schema=pa.schema([f.with_name("g")]))
+            cur.register("_ecolake_wkb", wkb)
+            wkt = cur.execute("select st_astext(g) from _ecolake_wkb").to_arrow_table().column(0)
+            cur.unregister("_ecolake_wkb")
+            table = table.set_column(i, pa.field(f.name, pa.string()), wkt)
+    finally:
+        cur.close()
+    return table
 
 
 SEND_SLICE_ROWS = 65_536

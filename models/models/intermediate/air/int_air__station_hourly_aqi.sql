@@ -1,9 +1,34 @@
 -- Hourly AQI (实时报) for every station-hour of the files, as CNEMC computes it, under the HJ 633
 -- version in force at observed_at.
+--
+-- Incremental: a build scores only the station-hours whose current row is not the one scored
+-- before (a new hour, or a later delivery of it: another delivery or line) and replaces those; the
+-- post-hook removes station-hours no longer current (a batch re-run). The AQI of a row depends on
+-- its own values and the standards alone, so the table equals a full rebuild, which
+-- `dbt build --full-refresh` (and a change of the standards tables: run it then) still gives.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['station_code', 'observed_at'],
+    on_schema_change='fail',
+    post_hook=[
+        "{% if is_incremental() %}delete from {{ this }} t where not exists (select 1 from "
+        "{{ ref('int_air__station_hourly_current') }} c where c.station_code = t.station_code "
+        "and c.observed_at = t.observed_at){% endif %}"
+    ],
+) }}
 with
 
 current_rows as (
-    select * from {{ ref('int_air__station_hourly_current') }}
+    select c.* from {{ ref('int_air__station_hourly_current') }} c
+    {% if is_incremental() %}
+    -- the row scored before for this station-hour, if it is still the current one
+    anti join {{ this }} t
+        on t.station_code = c.station_code
+        and t.observed_at = c.observed_at
+        and t.delivery_id = c.delivery_id
+        and t.source_line = c.source_line
+    {% endif %}
 ),
 
 hourly_measures as (

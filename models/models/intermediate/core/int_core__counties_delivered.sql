@@ -7,7 +7,16 @@
 with
 
 delivered as (
-    {% for model in ['stg_agriculture__rural_sewage_villages'] %}
+    {% for model in [
+        'stg_agriculture__rural_sewage_villages',
+        'stg_agriculture__fertilizer_use',
+        'stg_forestry__land_cover_county',
+        'stg_forestry__protected_areas',
+        'stg_housing__wwtp_monthly',
+        'stg_natural_resources__ecological_redlines',
+        'stg_soil__farmland_safe_use',
+        'stg_soil__contaminated_plots',
+    ] %}
     select county_code, county_name, arrived_at, '{{ model }}' as source_model from {{ ref(model) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
