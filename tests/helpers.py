@@ -149,3 +149,15 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
         raise AssertionError(f"{sql}: {exc}") from exc
     finally:
         con.close()
+
+
+def ingest_landed(warehouse: Path, contract_path: Path):
+    """Ingest what lies in the warehouse's landing folder for one contract, straight through the
+    contract engine (no Dagster, no models); the engine's report."""
+    from pipelines.contracts import load_contract
+    from pipelines.ingest.deliveries import discover
+    from pipelines.ingest.engine import ingest
+
+    contract = load_contract(contract_path)
+    settings = settings_for(warehouse)
+    return ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)

@@ -17,9 +17,7 @@ import polars as pl
 import pytest
 
 from pipelines.contracts import ContractError, geometry_checks, load_contract
-from pipelines.ingest.deliveries import discover
-from pipelines.ingest.engine import ingest
-from tests.helpers import REPO, query, settings_for
+from tests.helpers import REPO, ingest_landed, query
 
 DATASET = Path("natural_resources") / "ecological_redlines"
 CONTRACT = REPO / "contracts" / DATASET.with_suffix(".odcs.yaml")
@@ -342,9 +340,7 @@ def test_demo_redlines_ingest_with_their_mess_quarantined(tmp_path: Path) -> Non
     summary = generate_ecological_redlines(tmp_path / "landing", date(2021, 1, 1), date(2023, 12, 31), 2021)
     again = generate_ecological_redlines(tmp_path / "again", date(2021, 1, 1), date(2023, 12, 31), 2021)
     assert summary == again and summary["files"] == 21 and summary["invalid"] > 0 and summary["overlaps"] > 0
-    contract = load_contract(CONTRACT)
-    settings = settings_for(tmp_path)
-    report = ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
+    report = ingest_landed(tmp_path, CONTRACT)
     assert report.passed  # one invalid feature in a file of ten or more stays within the tolerance
     batches = query(tmp_path, "select status, rows_in, rows_published, rows_quarantined from catalog.ingest_batches")
     assert len(batches) == 21 and {b[0] for b in batches} == {"published"}

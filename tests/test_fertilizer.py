@@ -12,10 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.contracts import load_contract
-from pipelines.ingest.deliveries import discover
-from pipelines.ingest.engine import ingest
-from tests.helpers import REPO, query, settings_for
+from tests.helpers import REPO, ingest_landed, query
 
 DATASET = Path("agriculture") / "fertilizer_use"
 CONTRACT = REPO / "contracts" / DATASET.with_suffix(".odcs.yaml")
@@ -184,9 +181,7 @@ def test_demo_fertilizer_ingests_with_its_mess_quarantined(tmp_path: Path) -> No
 
     summary = generate_fertilizer_use(tmp_path / "landing", date(2021, 1, 1), date(2023, 12, 31), 2021)
     assert summary["files"] == 4 and summary["revised_year"] == 2022
-    contract = load_contract(CONTRACT)
-    settings = settings_for(tmp_path)
-    report = ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
+    report = ingest_landed(tmp_path, CONTRACT)
     assert report.passed
     batches = query(
         tmp_path, "select source_file, rows_in, rows_published, rows_quarantined from catalog.ingest_batches"

@@ -13,10 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.contracts import load_contract
-from pipelines.ingest.deliveries import discover
-from pipelines.ingest.engine import ingest
-from tests.helpers import REPO, query, settings_for
+from tests.helpers import REPO, ingest_landed, query
 
 LAND_COVER = Path("forestry") / "land_cover_county"
 PROTECTED = Path("forestry") / "protected_areas"
@@ -260,11 +257,9 @@ def test_demo_forestry_ingests_with_its_mess_quarantined(tmp_path: Path) -> None
 
     summary = generate_forestry(tmp_path / "landing", date(2021, 1, 1), date(2023, 12, 31), 2021)
     assert summary["land_cover_rows"] == 3 * 80 and summary["land_cover_corrections"] == 3
-    settings = settings_for(tmp_path)
     quarantined = {}
     for name in ("land_cover_county", "protected_areas"):
-        contract = load_contract(REPO / "contracts" / "forestry" / f"{name}.odcs.yaml")
-        report = ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
+        report = ingest_landed(tmp_path, REPO / "contracts" / "forestry" / f"{name}.odcs.yaml")
         assert report.passed, name
         quarantined[name] = report.quarantine_by_rule
     assert quarantined == {

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.contracts import ContractError, load_contract
-from pipelines.ingest.deliveries import discover
-from pipelines.ingest.engine import ingest
-from tests.helpers import REPO, query, settings_for
+from tests.helpers import REPO, ingest_landed, query
 
 DATASET = Path("agriculture") / "rural_sewage_villages"
 CONTRACT = REPO / "contracts" / DATASET.with_suffix(".odcs.yaml")
@@ -179,9 +177,7 @@ def test_demo_villages_rise_and_their_batches_publish(tmp_path: Path) -> None:
 
     summary = generate_rural_sewage_villages(tmp_path / "landing", date(2021, 1, 1), date(2023, 12, 31), 2021)
     assert summary["files"] == 3 and 1_500 <= summary["villages"] <= 2_500
-    contract = load_contract(CONTRACT)
-    settings = settings_for(tmp_path)
-    report = ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
+    report = ingest_landed(tmp_path, CONTRACT)
     assert report.passed
     batches = query(tmp_path, "select status, rows_in, rows_published, rows_quarantined from catalog.ingest_batches")
     assert {b[0] for b in batches} == {"published"} and len(batches) == 3

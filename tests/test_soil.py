@@ -16,9 +16,7 @@ import polars as pl
 import pytest
 
 from pipelines.contracts import ContractError, bind_standards, load_contract, row_rules, typed_value
-from pipelines.ingest.deliveries import discover
-from pipelines.ingest.engine import ingest
-from tests.helpers import REPO, query, settings_for
+from tests.helpers import REPO, ingest_landed, query
 
 SAFE_USE = Path("soil") / "farmland_safe_use"
 PLOTS = Path("soil") / "contaminated_plots"
@@ -243,10 +241,8 @@ def test_demo_files_ingest_with_their_mess_quarantined(tmp_path: Path) -> None:
 
     summary = generate_soil(tmp_path / "landing", date(2021, 1, 1), date(2023, 12, 31), 2021)
     assert summary["safe_use_files"] == 3 and summary["plots"] > 100
-    settings = settings_for(tmp_path)
     for path in (SAFE_USE_CONTRACT, PLOTS_CONTRACT):
-        contract = load_contract(path)
-        report = ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
+        report = ingest_landed(tmp_path, path)
         assert report.passed, path
     batches = query(
         tmp_path, "select dataset, status, rows_in, rows_published, rows_quarantined from catalog.ingest_batches"

@@ -16,9 +16,7 @@ import polars as pl
 import pytest
 
 from pipelines.contracts import ContractError, bind_standards, load_contract, row_rules, typed_value
-from pipelines.ingest.deliveries import discover
-from pipelines.ingest.engine import ingest
-from tests.helpers import REPO, query, settings_for
+from tests.helpers import REPO, ingest_landed, query
 
 DATASET = Path("housing") / "wwtp_monthly"
 CONTRACT = REPO / "contracts" / "housing" / "wwtp_monthly.odcs.yaml"
@@ -271,9 +269,7 @@ def test_demo_workbooks_ingest_with_their_mess_quarantined(tmp_path: Path) -> No
 
     summary = generate_wwtp_monthly(tmp_path / "landing", date(2022, 1, 1), date(2023, 12, 31), 2021)
     assert summary["files"] == 2 and 100 <= summary["plants"] <= 300
-    contract = load_contract(CONTRACT)
-    settings = settings_for(tmp_path)
-    report = ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
+    report = ingest_landed(tmp_path, CONTRACT)
     assert report.passed
     batches = query(tmp_path, "select status, rows_in, rows_published, rows_quarantined from catalog.ingest_batches")
     assert {b[0] for b in batches} == {"published"} and len(batches) == 2
