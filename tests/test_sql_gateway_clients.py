@@ -150,7 +150,9 @@ def test_psqlodbc_cursor_fetches_are_audited(odbc: pyodbc.Connection, gateway: d
 # -------------------------------------------------------------------------------------------------
 # A raw protocol-v3 client: SCRAM-SHA-256 login (RFC 5802/7677), then arbitrary bytes
 
-TIMEOUT_S = 5.0  # a server that neither answers nor closes within this is hanging
+# a server that neither answers nor closes within this is hanging; a first catalog query builds the
+# session catalog, which took over 5 s once on a CI machine shared with other heavy jobs
+TIMEOUT_S = 15.0
 
 
 def _message(kind: bytes, body: bytes = b"") -> bytes:
@@ -510,7 +512,7 @@ def test_random_and_mutated_messages_after_login_never_crash_or_hang_the_server(
     """A few hundred seeded cases, each on a logged-in session: mutated Parse/Bind/Describe/Execute/
     Close/Sync/Flush/Query bodies, odd message orders, SQL with typos, lying lengths, cut streams and
     noise. Every case is answered (an ErrorResponse, or the answers to a follow-up query) or the
-    connection is closed within 5 s; the server keeps serving queries and new connections all along;
+    connection is closed within TIMEOUT_S; the server keeps serving queries and new connections all along;
     no Python exception reaches the client as an internal error; no session leaks."""
     logins = Logins(gateway["port"])
     wire, history = logins.take(), []

@@ -47,3 +47,9 @@ def test_changing_one_breakpoint_row_changes_the_aqi(tmp_path: Path, realdata_wa
     for key in differs:
         assert after[key][1] is not None
         assert after[key][0] > before[key][0]
+
+    # the standard put back: the same lake scores every hour again (the AQI model is incremental)
+    ecolake(warehouse, "materialize")
+    restored = {(r[0], r[1]): r[2:] for r in query(warehouse, sql)}
+    assert restored.keys() == after.keys()
+    assert {k: restored[k] for k in after} == {k: before[k] for k in after}

@@ -50,7 +50,7 @@ def test_pending_runs_only_what_new_deliveries_touch(warehouse: Path) -> None:
     assert "nothing to do" in nothing.stderr
     write_cnemc(
         landing_dir(warehouse) / "china_sites_20240101.csv",
-        [station_row("2024-01-01 10:00", "1431A", pm2_5=35, pm10=50)],
+        [station_row("2024-01-01T10:00:00", "1431A", pm2_5=35, pm10=50)],
     )
     proc = ecolake(warehouse, "materialize", "--pending")
     assert "materialising env_monitoring/air_station_hourly and what depends on them" in proc.stderr

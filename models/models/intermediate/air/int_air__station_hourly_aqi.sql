@@ -4,13 +4,13 @@
 -- Incremental: a build scores only the station-hours whose current row is not the one scored
 -- before (a new hour, or a later delivery of it: another delivery or line) and replaces those; the
 -- post-hook removes station-hours no longer current (a batch re-run). The AQI of a row depends on
--- its own values and the standards alone, so the table equals a full rebuild, which
--- `dbt build --full-refresh` (and a change of the standards tables: run it then) still gives.
+-- its own values and the HJ 633 standards tables alone; each row keeps a digest of those tables,
+-- so an edited standard scores every row again. The table thus equals a full rebuild.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['station_code', 'observed_at'],
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     post_hook=[
         "{% if is_incremental() %}delete from {{ this }} t where not exists (select 1 from "
         "{{ ref('int_air__station_hourly_current') }} c where c.station_code = t.station_code "
@@ -19,15 +19,28 @@
 ) }}
 with
 
+standards as (
+    -- every row of the tables the score reads, in one hash
+    select hash(
+        (select list(t order by t) from {{ source('standards', 'hj633_versions') }} t),
+        (select list(t order by t) from {{ source('standards', 'hj633_iaqi_breakpoints') }} t),
+        (select list(t order by t) from {{ source('standards', 'hj633_aqi_inputs') }} t),
+        (select list(t order by t) from {{ source('standards', 'hj633_above_range_rules') }} t),
+        (select list(t order by t) from {{ source('standards', 'hj633_categories') }} t),
+        (select list(t order by t) from {{ source('standards', 'air_pollutants') }} t)
+    ) as standards_digest
+),
+
 current_rows as (
     select c.* from {{ ref('int_air__station_hourly_current') }} c
     {% if is_incremental() %}
-    -- the row scored before for this station-hour, if it is still the current one
+    -- the row scored before for this station-hour, if it is still the current one under the same standards
     anti join {{ this }} t
         on t.station_code = c.station_code
         and t.observed_at = c.observed_at
         and t.delivery_id = c.delivery_id
         and t.source_line = c.source_line
+        and t.standards_digest = (select standards_digest from standards)
     {% endif %}
 ),
 
@@ -55,6 +68,7 @@ select
     aqi.aqi_category,
     aqi.aqi_category_en,
     aqi.primary_pollutants,
-    aqi.aqi_standard
+    aqi.aqi_standard,
+    (select standards_digest from standards) as standards_digest
 from current_rows
 left join aqi using (station_code, observed_at)
