@@ -15,6 +15,9 @@
     ecolake maintain [--expire-older-than-days N] [--cleanup-older-than-days N] [--keep-backups N]
                                                              catalog backup, compaction, snapshot expiry (the
                                                              daily `lake_maintenance_daily` schedule, now)
+    ecolake hj212-gateway [--port N] [--host H]              HJ 212 TCP gateway (:9212) into landing/pollution_source/
+    ecolake hj212-simulate [--port N] [--outlets N] [--minutes N] [--speed X]
+                                                             the demo fleet of data loggers sending to a gateway
 
 Every command works on $ECOLAKE_WAREHOUSE (default: the repo's warehouse/).
 """
@@ -53,7 +56,9 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     settings.ensure_dirs()
     started = time.monotonic()
     try:
-        summary = generate(settings.landing, start=args.start, end=args.end, seed=args.seed, only=args.only)
+        summary = generate(
+            settings.landing, start=args.start, end=args.end, seed=args.seed, only=args.only, skip=args.skip
+        )
     except ValueError as exc:
         print(f"ecolake demo-data: {exc}", file=sys.stderr)
         return 2
@@ -66,13 +71,22 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 def _pending(settings: Settings) -> tuple[tuple[str, str], list]:
     """The arrival days of the deliveries not yet ingested, and the contracts that have some."""
     from pipelines.contracts import load_contracts
+    from pipelines.defs.ingest.contract_datasets import SPECIALISED_FORMATS
     from pipelines.defs.partitions import arrival_partition
+    from pipelines.hj212 import ingest as hj212_ingest
     from pipelines.ingest.deliveries import CST
     from pipelines.ingest.engine import pending_deliveries, recorded_files
 
     days, contracts = set(), []
     recorded = recorded_files(settings)
     for contract in load_contracts(settings.contracts_dir):
+        if contract.delivery.format == hj212_ingest.DELIVERY_FORMAT:
+            # sealed segments, not files; their asset is unpartitioned: no arrival days to add
+            if contract.dataset == hj212_ingest.PACKETS and hj212_ingest.pending_segments(settings):
+                contracts.append(contract)
+            continue
+        if contract.delivery.format in SPECIALISED_FORMATS:
+            continue
         if pending := pending_deliveries(contract, settings, recorded):
             contracts.append(contract)
             days.update(arrival_partition(d.arrival_day) for d in pending)
@@ -274,6 +288,13 @@ def cmd_reingest(args: argparse.Namespace) -> int:
             f"ecolake reingest: no contract for {args.dataset} (known: {', '.join(sorted(contracts))})", file=sys.stderr
         )
         return 2
+    if contracts[args.dataset].delivery.format == "hj212-segments":
+        print(
+            f"ecolake reingest: {args.dataset} is ingested from sealed HJ 212 segments by its own asset, not by the "
+            "contract engine; held segments stay in catalog.ingest_batches with their packets in raw",
+            file=sys.stderr,
+        )
+        return 2
     report = reingest(
         contracts[args.dataset],
         settings,
@@ -366,6 +387,38 @@ def cmd_maintain(args: argparse.Namespace) -> int:
 def _clip(text: object, width: int) -> str:
     text = "" if text is None else " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_hj212_gateway(args: argparse.Namespace) -> int:
+    from pipelines.hj212.gateway import serve
+
+    return serve(
+        get_settings(),
+        host=args.host,
+        port=args.port,
+        gateway_id=args.gateway_id,
+        seal_seconds=args.seal_seconds,
+        fsync_each=args.fsync_each_packet,
+    )
+
+
+def cmd_hj212_simulate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pipelines.hj212 import simulator
+
+    packets = simulator.live_plan(args.outlets, args.minutes, args.seed)
+    print(f"hj212-simulate: {simulator.summary(packets)} → {args.host}:{args.port}", file=sys.stderr)
+    try:
+        report = asyncio.run(simulator.send(packets, args.host, args.port, speed=args.speed))
+    except OSError as exc:
+        print(f"ecolake hj212-simulate: cannot reach the gateway at {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{report.devices} devices sent {report.packets} packets over {report.connections} connections in "
+        f"{report.seconds:.1f}s; {report.acks} acknowledged"
+    )
+    return 0
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -484,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
             metavar="GENERATOR",
             help="only this generator's deliveries (repeatable), e.g. statistics/gdp; default: every department",
         )
+        p.add_argument("--skip", action="append", metavar="GENERATOR", help="not this generator (repeatable)")
 
     def add_serve_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", default="127.0.0.1")
@@ -545,6 +599,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--keep-backups", type=int, default=14, help="catalog backups kept (default 14)")
     p.set_defaults(func=cmd_maintain)
+    p = sub.add_parser("hj212-gateway", help="receive HJ 212 packets over TCP into the landing log")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9212)
+    p.add_argument("--gateway-id", help="prefix of its segment files (default: the host name)")
+    p.add_argument("--seal-seconds", type=float, default=5.0, help="seal the open segment this often (default 5)")
+    p.add_argument("--fsync-each-packet", action="store_true", help="no group commit (the benchmark's baseline)")
+    p.set_defaults(func=cmd_hj212_gateway)
+    p = sub.add_parser("hj212-simulate", help="the demo fleet of HJ 212 data loggers, sending to a running gateway")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9212)
+    p.add_argument("--outlets", type=int, default=50, help="devices (registry outlets first; default 50)")
+    p.add_argument("--minutes", type=int, default=10, help="minutes of data from now (default 10)")
+    p.add_argument("--speed", type=float, default=1.0, help="times faster than real time (default 1)")
+    p.add_argument("--seed", type=int, default=2021, help="the demo seed (the registry's MNs; default 2021)")
+    p.set_defaults(func=cmd_hj212_simulate)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -33,6 +33,7 @@ DEPARTMENT_MODULES = (
     "tests.test_soil",
     "tests.test_fertilizer",
     "tests.test_forestry",
+    "tests.test_hj212_pipeline",
 )
 
 

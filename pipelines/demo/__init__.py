@@ -19,6 +19,7 @@ from pipelines.demo.soil import generate_soil
 from pipelines.demo.water import generate_water_sections
 from pipelines.demo.water_auto import generate_water_auto
 from pipelines.demo.wwtp import generate_wwtp_monthly
+from pipelines.hj212.simulator import generate_hj212_packets
 
 # one generator per group of deliveries (department/topic); each writes into landing/
 GENERATORS = {
@@ -26,6 +27,7 @@ GENERATORS = {
     "env_monitoring/water_sections": generate_water_sections,
     "env_monitoring/water_auto": generate_water_auto,
     "pollution_source/outlets": generate_outlets,
+    "pollution_source/hj212_packets": generate_hj212_packets,
     "enforcement/cases": generate_enforcement_cases,
     "water_resources/eco_flow": generate_eco_flow,
     "water_env/drinking_water_sources": generate_drinking_water_sources,
