@@ -42,10 +42,18 @@ GENERATORS = {
 }
 
 
-def generate(landing: Path, *, start: date, end: date, seed: int, only: list[str] | None = None) -> dict[str, dict]:
-    """Every generator's deliveries, or only those named (keys of GENERATORS)."""
-    unknown = sorted(set(only or ()) - set(GENERATORS))
+def generate(
+    landing: Path,
+    *,
+    start: date,
+    end: date,
+    seed: int,
+    only: list[str] | None = None,
+    skip: list[str] | None = None,
+) -> dict[str, dict]:
+    """Every generator's deliveries, or only those named, less those skipped (keys of GENERATORS)."""
+    unknown = sorted((set(only or ()) | set(skip or ())) - set(GENERATORS))
     if unknown:
         raise ValueError(f"no demo generator {', '.join(unknown)}; known: {', '.join(GENERATORS)}")
-    chosen = {k: g for k, g in GENERATORS.items() if not only or k in only}
+    chosen = {k: g for k, g in GENERATORS.items() if (not only or k in only) and k not in (skip or ())}
     return {department: gen(landing, start, end, seed) for department, gen in chosen.items()}
