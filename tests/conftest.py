@@ -22,6 +22,7 @@ def realdata_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # the modules whose crafted deliveries share one warehouse (each defines land, and maybe land_mess)
 DEPARTMENT_MODULES = (
+    "tests.test_aqi_hj633",
     "tests.test_water",
     "tests.test_water_auto",
     "tests.test_climate",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ecolake, landing_dir, query, station_row, write_cnemc
+from tests.helpers import landing_dir, query, station_row, write_cnemc
 
 T2012 = "2022-03-01T10:00:00"
 T2026 = "2026-06-01T10:00:00"
@@ -102,10 +102,10 @@ def _o3_peak_with_a_missing_hour() -> list[tuple[str, dict]]:
     return rows
 
 
-@pytest.fixture(scope="module")
-def aqi_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    warehouse = tmp_path_factory.mktemp("aqi")
-    folder = landing_dir(warehouse) / "cases"
+def land(warehouse: Path) -> None:
+    """This module's CNEMC files, landed in the shared department warehouse of tests/conftest.py (no
+    other module there delivers air data)."""
+    folder = landing_dir(warehouse) / "aqi_cases"
     by_time: dict[str, list[dict]] = {}
     for code, at, values, _, _ in HOURLY_CASES:
         by_time.setdefault(at, []).append(station_row(at, code, **(ZERO | values)))
@@ -119,8 +119,11 @@ def aqi_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         by_time.setdefault(at, []).append(row)
     for at, rows in by_time.items():
         write_cnemc(folder / f"{at.replace(':', '')}.csv", rows)
-    ecolake(warehouse, "materialize")
-    return warehouse
+
+
+@pytest.fixture(scope="module")
+def aqi_warehouse(departments_warehouse: Path) -> Path:
+    return departments_warehouse
 
 
 def _computed(warehouse: Path) -> dict[str, tuple]:

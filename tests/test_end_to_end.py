@@ -154,7 +154,8 @@ def test_a_later_redelivery_supersedes_the_earlier(tmp_path: Path, demo_warehous
             station_row("2031-01-01T01:00:00", code, pm2_5=10),  # a clock far ahead: flagged, kept
         ],
     )
-    ecolake(warehouse, "materialize")
+    # what the landing sensor runs: the new delivery's dataset and what depends on it
+    ecolake(warehouse, "materialize", "--pending")
     assert (
         query(
             warehouse,
