@@ -161,3 +161,17 @@ def ingest_landed(warehouse: Path, contract_path: Path):
     contract = load_contract(contract_path)
     settings = settings_for(warehouse)
     return ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
+
+
+def crc_reference(data: bytes, modbus: bool = False) -> int:
+    """HJ 212's CRC by the standard's bit-by-bit loop (reference/STANDARDS.md), or CRC-16/MODBUS,
+    which xors the byte in instead: written here apart from the code under test."""
+    reg = 0xFFFF
+    for byte in data:
+        reg = reg ^ byte if modbus else (reg >> 8) ^ byte
+        for _ in range(8):
+            lsb = reg & 1
+            reg >>= 1
+            if lsb:
+                reg ^= 0xA001
+    return reg

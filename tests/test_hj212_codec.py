@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from pipelines.hj212 import codec
 from pipelines.hj212.protocol import STATUS_CODES, FrameScanner, crc16_modbus, encode_packet, format_cp
 from pipelines.hj212.segments import INDEX_DTYPE, segment_stem
+from tests.helpers import crc_reference
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -193,21 +194,12 @@ def test_header_problems():
     no_cn = b"QN=1;ST=32;PW=1;MN=M;Flag=4;CP=&&&&"
     bad_flag = b"QN=1;ST=32;CN=2011;PW=1;MN=M;Flag=x;CP=&&&&"
     no_cp = b"QN=1;ST=32;CN=2011;PW=1;MN=M;Flag=4"
-    frames = [b"##%04d%s%04X\r\n" % (len(d), d, _crc(d)) for d in (no_cn, bad_flag, no_cp)]
+    frames = [b"##%04d%s%04X\r\n" % (len(d), d, crc_reference(d)) for d in (no_cn, bad_flag, no_cp)]
     decoded = decode(frames)
     check_accounting(decoded, 3)
     q = decoded.quarantine
     assert q["rule"].cast(pl.String).to_list() == ["bad_header", "bad_header", "no_cp"]
     assert q["reason"].to_list()[:2] == ["header field CN missing", "header field Flag is not a number"]
-
-
-def _crc(data: bytes) -> int:
-    reg = 0xFFFF
-    for byte in data:
-        reg = (reg >> 8) ^ byte
-        for _ in range(8):
-            reg = (reg >> 1) ^ 0xA001 if reg & 1 else reg >> 1
-    return reg
 
 
 def test_gateway_status_byte_is_not_trusted():

@@ -28,7 +28,7 @@ from pipelines.hj212.segments import (
     recover_segments,
     sealed_segments,
 )
-from tests.helpers import REPO, env_for, free_port
+from tests.helpers import REPO, crc_reference, env_for, free_port
 
 VECTOR_1 = (
     b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;"
@@ -41,19 +41,6 @@ VECTOR_2 = (
 VECTOR_3 = b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n"
 LOCALHOST = (127 << 24) + 1
 QN_RE = re.compile(rb"QN=(\d+);")
-
-
-def crc_reference(data: bytes, modbus: bool = False) -> int:
-    """The standard's bit-by-bit loop (and CRC-16/MODBUS, which xors the byte in instead)."""
-    reg = 0xFFFF
-    for byte in data:
-        reg = reg ^ byte if modbus else (reg >> 8) ^ byte
-        for _ in range(8):
-            lsb = reg & 1
-            reg >>= 1
-            if lsb:
-                reg ^= 0xA001
-    return reg
 
 
 def frame(segment: str, *, modbus: bool = False, crc: int | None = None) -> bytes:

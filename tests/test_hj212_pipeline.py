@@ -21,7 +21,7 @@ import pytest
 
 from pipelines.hj212.protocol import FrameScanner, encode_packet
 from pipelines.hj212.segments import STATUS_CODES, SegmentWriter, read_segment, sealed_segments
-from tests.helpers import REPO, env_for, free_port, query, settings_for
+from tests.helpers import REPO, crc_reference, env_for, free_port, query, settings_for
 from tests.test_outlets_enforcement import OUTLETS, _write_registry
 
 CST = timezone(timedelta(hours=8))
@@ -175,19 +175,6 @@ def warehouse(departments_warehouse: Path) -> Path:
     return departments_warehouse
 
 
-def _crc_bitwise(data: bytes) -> int:
-    """The standard's bit-by-bit loop (STANDARDS.md), independent of the code under test."""
-    reg = 0xFFFF
-    for byte in data:
-        reg = (reg >> 8) ^ byte
-        for _ in range(8):
-            lsb = reg & 1
-            reg >>= 1
-            if lsb:
-                reg ^= 0xA001
-    return reg
-
-
 def test_public_vectors_frame_as_the_simulator_encodes() -> None:
     from pipelines.hj212.simulator import crc16_many
 
@@ -198,7 +185,7 @@ def test_public_vectors_frame_as_the_simulator_encodes() -> None:
         b"QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&",
     ]
     assert [int(c) for c in crc16_many(vectors)] == [0x1C80, 0x4980, 0x2200]
-    assert [_crc_bitwise(v) for v in vectors] == [0x1C80, 0x4980, 0x2200]
+    assert [crc_reference(v) for v in vectors] == [0x1C80, 0x4980, 0x2200]
 
 
 def test_minute_values_served_once_per_record(warehouse: Path) -> None:
@@ -351,7 +338,7 @@ def test_refused_packets_are_quarantined_with_their_reason(warehouse: Path) -> N
         ("bad_cp_item", "CP"),
     ]
     data = refused[0][6:-6]
-    expected, sent = _crc_bitwise(data), refused[0][-6:-2].decode()
+    expected, sent = crc_reference(data), refused[0][-6:-2].decode()
     assert f"CRC sent {sent}" in rows[0][2] and f"expected {expected:04X}" in rows[0][2]
     assert "DataTime" in rows[2][2] and "code-field=value" in rows[3][2]
     assert rows[1][3].startswith("+CSQ: 23,99")
