@@ -56,5 +56,5 @@ def test_pending_runs_only_what_new_deliveries_touch(warehouse: Path) -> None:
     assert "materialising env_monitoring/air_station_hourly and what depends on them" in proc.stderr
     # the other datasets' ingest steps are not part of the run
     assert "statistics__gdp" not in proc.stderr and "development_reform__energy_consumption" not in proc.stderr
-    assert query(warehouse, "select station_code, pm2_5_1h from air.station_hourly") == [("1431A", 35)]
+    assert query(warehouse, "select station_code, pm2_5 from air.station_hourly") == [("1431A", 35)]
     assert query(warehouse, "select count(*) from climate.co2_intensity where year = 2023")[0][0] > 0
