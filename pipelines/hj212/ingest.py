@@ -25,7 +25,14 @@ from pipelines import lake
 from pipelines.contracts import Contract, load_contract
 from pipelines.ingest import batches
 from pipelines.ingest.deliveries import CST
-from pipelines.ingest.engine import LINEAGE_COLUMNS, QUARANTINE_COLUMNS, IngestError, quarantine_ddl, raw_ddl
+from pipelines.ingest.engine import (
+    LINEAGE_COLUMNS,
+    QUARANTINE_COLUMNS,
+    BatchTotals,
+    IngestError,
+    quarantine_ddl,
+    raw_ddl,
+)
 from pipelines.settings import Settings
 
 log = logging.getLogger("ecolake.hj212")
@@ -68,21 +75,9 @@ class SegmentBatch:
 
 
 @dataclass
-class SegmentReport:
+class SegmentReport(BatchTotals):
     batches: list[SegmentBatch] = field(default_factory=list)
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rows_in(self) -> int:
-        return sum(b.rows_in for b in self.batches)
-
-    @property
-    def rows_published(self) -> int:
-        return sum(b.rows_published for b in self.batches)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return sum(b.rows_quarantined for b in self.batches)
 
     @property
     def values(self) -> int:

@@ -74,13 +74,11 @@ class BatchResult:
         return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
 
 
-@dataclass
-class IngestReport:
-    contract: Contract
-    batches: list[BatchResult] = field(default_factory=list)
-    ge_success: bool = True
-    ge_failures: list[str] = field(default_factory=list)
-    quarantine_by_rule: dict[str, int] = field(default_factory=dict)
+class BatchTotals:
+    """Rows in, published and quarantined over a report's ``batches``: every ingest path (the
+    contract engine, the HJ 212 segments) reconciles the same way."""
+
+    batches: list
 
     @property
     def rows_in(self) -> int:
@@ -93,6 +91,15 @@ class IngestReport:
     @property
     def rows_quarantined(self) -> int:
         return sum(b.rows_quarantined for b in self.batches)
+
+
+@dataclass
+class IngestReport(BatchTotals):
+    contract: Contract
+    batches: list[BatchResult] = field(default_factory=list)
+    ge_success: bool = True
+    ge_failures: list[str] = field(default_factory=list)
+    quarantine_by_rule: dict[str, int] = field(default_factory=dict)
 
     @property
     def rejected(self) -> list[BatchResult]:
