@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import yaml
@@ -62,3 +64,23 @@ def prepare(settings: Settings) -> DbtProject:
         )
         stamp.write_text(digest)
     return DbtProject(project_dir=settings.models_dir, target_path=target, profiles_dir=settings.dbt_dir)
+
+
+# run folders kept in the warehouse's dbt/target/runs (each holds that build's logs, manifest and results)
+KEPT_RUN_TARGETS = 10
+
+
+def run_target_path(settings: Settings, run_id: str) -> Path:
+    """A fresh target folder for one dbt invocation, under the warehouse (never the repository's
+    models/), seeded with the parse of ``prepare`` so dbt parses only what changed since; the oldest
+    run folders beyond ``KEPT_RUN_TARGETS`` are removed."""
+    runs = settings.dbt_dir / "target" / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    for old in sorted(runs.iterdir(), key=lambda p: p.stat().st_mtime)[: -KEPT_RUN_TARGETS + 1 or None]:
+        shutil.rmtree(old, ignore_errors=True)
+    path = runs / f"{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    path.mkdir()
+    parsed = settings.dbt_dir / "target" / "partial_parse.msgpack"
+    if parsed.exists():
+        shutil.copy(parsed, path / parsed.name)
+    return path

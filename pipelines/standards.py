@@ -43,7 +43,8 @@ class StandardTable:
 
 def load_catalog(standards_dir: Path) -> list[StandardTable]:
     catalog_file = standards_dir / "standards.yaml"
-    doc = yaml.safe_load(catalog_file.read_text(encoding="utf-8"))
+    # libyaml's loader when present: every ingest asset reads this catalog
+    doc = yaml.load(catalog_file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     tables = []
     for entry in doc["tables"]:
         path = standards_dir / entry["file"]

@@ -459,11 +459,14 @@ def pending_deliveries(contract: Contract, settings: Settings, recorded: Recorde
     from pipelines.ingest.deliveries import landed_files
 
     name = f"{contract.department}/{contract.dataset}"
+    landed = list(landed_files(settings.landing, contract.department, contract.dataset))
+    if not landed:
+        return []  # nothing landed: no need to read the batch catalog
     if recorded is None:
         recorded = recorded_files(settings, name)
     seen, ids = recorded.get(name, (set(), set()))
     pending = []
-    for f in landed_files(settings.landing, contract.department, contract.dataset):
+    for f in landed:
         if (f.relpath, f.size, f.mtime_ns) in seen:
             continue
         delivery = f.as_delivery()

@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from pipelines.dbt_project import dbt_env, dbt_executable, prepare
+from pipelines.dbt_project import dbt_env, dbt_executable, prepare, run_target_path
 from pipelines.defs.partitions import LAKE_WRITER_POOL
 from pipelines.settings import get_settings
 
@@ -47,7 +47,9 @@ def defs() -> dg.Definitions:
         name="dbt_models",
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(
+            ["build"], context=context, target_path=run_target_path(settings, context.run.run_id)
+        ).stream()
 
     return dg.Definitions(
         assets=[dbt_models],
