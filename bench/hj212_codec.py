@@ -5,8 +5,9 @@ outlets in HJ 212-2017 and in legacy 2005 codes with 17-digit DataTime, flue-gas
 converted (Zs) values — with flags M/D/C now and then and a few bad CRCs, lands them as sealed
 segments of the landing-log format (≤ 64 MiB each), then times on the same bytes in the same run:
 
-- the codec: read_segment + decode (framing, length, CRC, header, CP, DataTime, typed rows,
-  quarantine) of every segment;
+- the codec: `decode_segments` — read_segment + decode (framing, length, CRC, header, CP, DataTime,
+  typed rows, quarantine) of every segment, the next segment's compiled pass running while the
+  current one's columns are assembled, as the ingest path runs it;
 - a naive pure-Python parser written here: per packet, table-driven CRC (reg = T[(reg >> 8) ^ b]),
   str.split of the data segment, float()/datetime per value, rows as tuples, quarantine list.
 
@@ -368,9 +369,7 @@ def main() -> None:
 
         t, cpu = time.perf_counter(), time.process_time()
         c_packets = c_values = c_quarantine = 0
-        for path in segments:
-            d, index = read_segment(path)
-            out = codec.decode(d, index)
+        for _path, out in codec.decode_segments(segments):
             c_packets += out.packets.height - out.quarantine.height
             c_values += out.values.height
             c_quarantine += out.quarantine.height

@@ -264,6 +264,32 @@ def test_decode_segment_from_files(tmp_path):
     assert decoded.packets["received_at"].dt.epoch("us").to_list() == [RECEIVED_US, RECEIVED_US + 1, RECEIVED_US + 2]
 
 
+def test_decode_segments_pipeline_equals_decoding_each_segment(tmp_path):
+    """The pipelined reader (next segment's compiled pass beside the current one's assembly) gives,
+    per segment and in order, what decode_segment gives; passwords and CRC variants included."""
+    paths = []
+    for k in range(4):
+        records = [packet(DT + f"w01018-Avg={k}{j}.5,w01018-Flag=N", mn=f"MN{j % 7}") for j in range(300 + k)]
+        records[k] = records[k][:-6] + b"XXXX\r\n"  # one bad CRC per segment, at a different place
+        data, index = segment(records)
+        stem = segment_stem("gw1", RECEIVED_US + k * 1_000_000, k)
+        data.tofile(tmp_path / f"{stem}.dat")
+        index.tofile(tmp_path / f"{stem}.idx")
+        paths.append(tmp_path / f"{stem}.dat")
+    options = {"passwords": {"MN1": "123456", "MN2": "wrong"}, "crc_variants": {"MN3": "modbus"}}
+    piped = list(codec.decode_segments(paths, **options))
+    assert [p for p, _ in piped] == paths
+    for path, decoded in piped:
+        alone = codec.decode_segment(path, **options)
+        for a, b in zip(decoded, alone, strict=True):
+            assert a.with_columns(pl.col(pl.Enum).cast(pl.String)).equals(
+                b.with_columns(pl.col(pl.Enum).cast(pl.String))
+            )
+        assert decoded.quarantine.height >= 1
+    assert [p for p, _ in codec.decode_segments(paths[:1])] == paths[:1]
+    assert list(codec.decode_segments([])) == []
+
+
 def test_empty_segment():
     decoded = decode([])
     assert (decoded.packets.height, decoded.values.height, decoded.quarantine.height) == (0, 0, 0)

@@ -147,17 +147,12 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _decode(path: Path, landing: Path, now: datetime):
-    """One segment's frames, with lineage, shaped for the lake."""
-    from pipelines.hj212.codec import decode
-    from pipelines.hj212.segments import read_segment
-
+def _shape(path: Path, decoded, landing: Path, now: datetime):
+    """One decoded segment's frames, with lineage, shaped for the lake."""
     dat = _dat(path)
     stem = _stem(path)
     relpath = dat.relative_to(landing).as_posix()
     arrived = datetime.fromtimestamp(path.with_name(stem + ".idx").stat().st_mtime, CST).replace(tzinfo=None)
-    data, index = read_segment(dat)
-    decoded = decode(data, index)
     lineage = [
         pl.lit(stem).alias("segment"),
         pl.lit(stem).alias("_delivery_id"),
@@ -180,7 +175,7 @@ def _decode(path: Path, landing: Path, now: datetime):
         pl.lit(now).cast(pl.Datetime("us")).alias("_quarantined_at"),
         *[e for e in lineage if e.meta.output_name() not in ("segment", "_ingested_at")],
     )
-    rows_in = len(index)
+    rows_in = decoded.packets.height  # one packets row per index record
     published = packets.height
     quarantined = quarantine.select(pl.col("packet_no").n_unique()).item() if quarantine.height else 0
     if published + quarantined != rows_in or quarantine.height != quarantined:
@@ -223,8 +218,11 @@ def _ingest_chunk(
     now = datetime.now(CST).replace(tzinfo=None, microsecond=0)
     share = packets_contract.tolerated_quarantine_share
     packet_frames, value_frames, quarantine_frames, batch_rows, chunk_batches = [], [], [], [], []
-    for path in segments:
-        stem, relpath, arrived, stat, rows_in, packets, values, quarantine = _decode(path, settings.landing, now)
+    from pipelines.hj212.codec import decode_segments
+
+    for path, decoded in decode_segments(_dat(p) for p in segments):
+        shaped = _shape(path, decoded, settings.landing, now)
+        stem, relpath, arrived, stat, rows_in, packets, values, quarantine = shaped
         quarantined = quarantine.height
         status = "held" if rows_in and quarantined / rows_in > share else "published"
         chunk_batches.append(SegmentBatch(stem, relpath, status, rows_in, packets.height, quarantined, values.height))
