@@ -72,6 +72,15 @@ def attach_options(settings: Settings) -> dict[str, str | bool]:
     return {"data_path": f"{settings.lake_data}/", "override_data_path": True}
 
 
+_RETRYABLE = ("database is locked", "Failed to commit", "Transaction conflict", "conflict")
+ATTACH_ATTEMPTS = 8
+
+
+def retryable(exc: BaseException) -> bool:
+    """A lake error that a later attempt may not meet: a lock or commit race with another writer."""
+    return any(s in str(exc) for s in _RETRYABLE)
+
+
 def connect(
     settings: Settings | None = None,
     *,
@@ -87,7 +96,17 @@ def connect(
     opts = [f"data_path '{attach_options(settings)['data_path']}'", "override_data_path true"]
     if read_only:
         opts.append("read_only")
-    con.execute(f"attach '{attach_uri(settings)}' as {LAKE_ALIAS} ({', '.join(opts)})")
+    # attaching reads the catalog; while another process commits, SQLite answers "database is locked"
+    # at once (no busy wait): a moment later the attach succeeds
+    for attempt in range(1, ATTACH_ATTEMPTS + 1):
+        try:
+            con.execute(f"attach '{attach_uri(settings)}' as {LAKE_ALIAS} ({', '.join(opts)})")
+            break
+        except duckdb.Error as exc:
+            if attempt == ATTACH_ATTEMPTS or not retryable(exc):
+                con.close()
+                raise
+            time.sleep(min(1.0, 0.02 * 2**attempt) * (0.5 + random.random()))
     con.execute(f"use {LAKE_ALIAS}")
     return con
 
@@ -110,9 +129,6 @@ def session(settings: Settings | None = None, *, read_only: bool = False) -> Ite
         con.close()
 
 
-_RETRYABLE = ("database is locked", "Failed to commit", "Transaction conflict", "conflict")
-
-
 def write_with_retry(
     work: Callable[[duckdb.DuckDBPyConnection], T],
     settings: Settings | None = None,
@@ -132,7 +148,7 @@ def write_with_retry(
                 con.execute("rollback")
             except duckdb.Error:
                 pass
-            if attempt == attempts or not any(s in str(exc) for s in _RETRYABLE):
+            if attempt == attempts or not retryable(exc):
                 raise
             time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
         finally:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from pipelines import lake
 from pipelines.settings import Settings
 from serving import policy
 from serving.pgwire import catalog as pg_catalog
@@ -169,8 +170,11 @@ class Gateway:
                 await asyncio.to_thread(self.served.refresh)
                 in_use = {s.served.database for s in self.sessions.values()}
                 await asyncio.to_thread(self.served.retire, in_use)
-            except Exception:  # the lake may be mid-maintenance: keep serving the current copy
-                log.exception("could not follow the lake")
+            except Exception as exc:  # the lake may be mid-commit or mid-maintenance: keep serving the current copy
+                if lake.retryable(exc):
+                    log.info("lake busy, following it at the next tick: %s", exc)
+                else:
+                    log.exception("could not follow the lake")
 
     async def serve_forever(self) -> None:
         await self.start()
