@@ -163,6 +163,22 @@ def ingest_landed(warehouse: Path, contract_path: Path):
     return ingest(contract, discover(settings.landing, contract.department, contract.dataset), settings)
 
 
+# The three public HJ 212 test vectors (../shared/reference/STANDARDS.md, HJ 212 section), verbatim,
+# with the CRC each one carries: one copy for every HJ 212 test
+VECTOR_2017 = (
+    b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;"
+    b"CP=&&RtdInterval=30&&1C80\r\n"
+)
+VECTOR_2005 = (
+    b"##0139ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&DataTime=20160824003817000;B01-Rtd=36.91;"
+    b"011-Rtd=231.0,011-Flag=N;060-Rtd=1.803,060-Flag=N&&4980\r\n"
+)
+VECTOR_EMPTY_CP = (
+    b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n"
+)
+HJ212_VECTORS = [(VECTOR_2017, 0x1C80), (VECTOR_2005, 0x4980), (VECTOR_EMPTY_CP, 0x2200)]
+
+
 def crc_reference(data: bytes, modbus: bool = False) -> int:
     """HJ 212's CRC by the standard's bit-by-bit loop (reference/STANDARDS.md), or CRC-16/MODBUS,
     which xors the byte in instead: written here apart from the code under test."""

@@ -21,21 +21,10 @@ from hypothesis import strategies as st
 from pipelines.hj212 import codec
 from pipelines.hj212.protocol import STATUS_CODES, FrameScanner, crc16_modbus, encode_packet, format_cp
 from pipelines.hj212.segments import INDEX_DTYPE, segment_stem
-from tests.helpers import crc_reference
+from tests.helpers import VECTOR_2005, VECTOR_2017, VECTOR_EMPTY_CP, crc_reference
 
 REPO = Path(__file__).resolve().parents[1]
 
-VECTOR_2017 = (
-    b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;"
-    b"CP=&&RtdInterval=30&&1C80\r\n"
-)
-VECTOR_2005 = (
-    b"##0139ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&DataTime=20160824003817000;B01-Rtd=36.91;"
-    b"011-Rtd=231.0,011-Flag=N;060-Rtd=1.803,060-Flag=N&&4980\r\n"
-)
-VECTOR_EMPTY_CP = (
-    b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n"
-)
 RECEIVED_US = 1_717_203_600_000_000  # 2024-06-01 01:00 UTC
 
 

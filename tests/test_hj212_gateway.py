@@ -28,17 +28,17 @@ from pipelines.hj212.segments import (
     recover_segments,
     sealed_segments,
 )
-from tests.helpers import REPO, crc_reference, env_for, free_port
+from tests.helpers import (
+    HJ212_VECTORS,
+    REPO,
+    VECTOR_2005,
+    VECTOR_2017,
+    VECTOR_EMPTY_CP,
+    crc_reference,
+    env_for,
+    free_port,
+)
 
-VECTOR_1 = (
-    b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;"
-    b"CP=&&RtdInterval=30&&1C80\r\n"
-)
-VECTOR_2 = (
-    b"##0139ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&DataTime=20160824003817000;B01-Rtd=36.91;"
-    b"011-Rtd=231.0,011-Flag=N;060-Rtd=1.803,060-Flag=N&&4980\r\n"
-)
-VECTOR_3 = b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n"
 LOCALHOST = (127 << 24) + 1
 QN_RE = re.compile(rb"QN=(\d+);")
 
@@ -140,7 +140,7 @@ def wait_landed(warehouse: Path, count: int, timeout: float = 10.0) -> list[tupl
 
 
 def test_reference_crc_matches_the_public_vectors() -> None:
-    for vector, crc in ((VECTOR_1, 0x1C80), (VECTOR_2, 0x4980), (VECTOR_3, 0x2200)):
+    for vector, crc in HJ212_VECTORS:
         assert crc_reference(vector[6:-6]) == crc
         assert frame(vector[6:-6].decode()) == vector
     assert crc_reference(b"123456789", modbus=True) == 0x4B37  # CRC-16/MODBUS check value
@@ -148,7 +148,7 @@ def test_reference_crc_matches_the_public_vectors() -> None:
 
 def test_ack_bytes_for_the_public_vectors(gateway: GatewayProcess) -> None:
     with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
-        sock.sendall(VECTOR_1 + VECTOR_2 + VECTOR_3)
+        sock.sendall(VECTOR_2017 + VECTOR_2005 + VECTOR_EMPTY_CP)
         replies = read_replies(sock, b"QN=20240601085857223")
     # vector 1 (Flag=5) and 3 (Flag=9) have bit 0 set; vector 2 is a 2005 packet without Flag
     reply_1 = b"QN=20160801085857223;ST=91;CN=9014;PW=100000;MN=010000A8900016F000169DC0;Flag=4;CP=&&&&"
@@ -159,7 +159,7 @@ def test_ack_bytes_for_the_public_vectors(gateway: GatewayProcess) -> None:
     ]
     assert gateway.stop() == 0
     rows = landed(gateway.warehouse)
-    assert [raw for raw, _ in rows] == [VECTOR_1, VECTOR_2, VECTOR_3]
+    assert [raw for raw, _ in rows] == [VECTOR_2017, VECTOR_2005, VECTOR_EMPTY_CP]
     assert [r["status"] for _, r in rows] == [0, 0, 0]
     assert [r["acked"] for _, r in rows] == [1, 0, 1]
 
@@ -469,7 +469,7 @@ def test_random_bytes_and_mutated_packets_never_crash_the_gateway(gateway: Gatew
                 pos += size
     # still serving: a fresh connection gets its reply
     with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
-        sock.sendall(VECTOR_1)
+        sock.sendall(VECTOR_2017)
         assert read_replies(sock, b"QN=20160801085857223") == [
             reply_for("20160801085857223", "100000", "010000A8900016F000169DC0")
         ]
@@ -479,5 +479,5 @@ def test_random_bytes_and_mutated_packets_never_crash_the_gateway(gateway: Gatew
     # every byte of every connection is landed, in order, and nothing else
     for port, stream in zip(ports, per_connection, strict=True):
         assert b"".join(raw for raw, r in rows if r["peer_port"] == port) == stream
-    assert sum(len(raw) for raw, _ in rows) == sum(map(len, per_connection)) + len(VECTOR_1)
+    assert sum(len(raw) for raw, _ in rows) == sum(map(len, per_connection)) + len(VECTOR_2017)
     assert "no reply to a packet from 127.0.0.1" in gateway.log.read_text()

@@ -10,23 +10,10 @@ import pytest
 
 from pipelines.hj212 import protocol
 from pipelines.hj212.protocol import FrameScanner, crc16_hj212, crc16_modbus, encode_packet
-from tests.helpers import crc_reference
-
-VECTOR_2017 = (
-    b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;MN=010000A8900016F000169DC0;Flag=5;"
-    b"CP=&&RtdInterval=30&&1C80\r\n"
-)
-VECTOR_2005 = (
-    b"##0139ST=32;CN=2011;PW=123456;MN=LD130133000015;CP=&&DataTime=20160824003817000;B01-Rtd=36.91;"
-    b"011-Rtd=231.0,011-Flag=N;060-Rtd=1.803,060-Flag=N&&4980\r\n"
-)
-VECTOR_EMPTY_CP = (
-    b"##0087QN=20240601085857223;ST=32;CN=1011;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&&&2200\r\n"
-)
-VECTORS = [(VECTOR_2017, 0x1C80), (VECTOR_2005, 0x4980), (VECTOR_EMPTY_CP, 0x2200)]
+from tests.helpers import HJ212_VECTORS, VECTOR_2005, VECTOR_2017, VECTOR_EMPTY_CP, crc_reference
 
 
-@pytest.mark.parametrize(("packet", "crc"), VECTORS)
+@pytest.mark.parametrize(("packet", "crc"), HJ212_VECTORS)
 def test_crc_of_public_vectors(packet, crc):
     data = packet[6:-6]
     assert len(data) == int(packet[2:6])
