@@ -27,26 +27,30 @@ MICRO_BATCH = dg.AssetSelection.assets(PACKETS_KEY, VALUES_KEY).downstream().wit
 SENSOR_INTERVAL_SECONDS = 5  # well inside the 60 s from receipt to pollution_source
 
 
+def _raw_spec(key: dg.AssetKey, description: str) -> dg.AssetSpec:
+    """One raw table the segments asset writes, described by its contract."""
+    return dg.AssetSpec(
+        key,
+        description=description,
+        group_name=hj212_ingest.DEPARTMENT,
+        owners=["team:pollution-source"],
+        kinds={"numba", "polars", "duckdb"},
+        metadata={"contract": f"contracts/{key.path[0]}/{key.path[1]}.odcs.yaml"},
+    )
+
+
 @dg.multi_asset(
     name="pollution_source__hj212_segments",
     specs=[
-        dg.AssetSpec(
+        _raw_spec(
             PACKETS_KEY,
-            description="污染源在线监测HJ 212数据包 / HJ 212 packets: sealed landing-log segments → vectorised "
+            "污染源在线监测HJ 212数据包 / HJ 212 packets: sealed landing-log segments → vectorised "
             "codec → raw.pollution_source__hj212_packets (+ quarantine, one batch per segment).",
-            group_name=hj212_ingest.DEPARTMENT,
-            owners=["team:pollution-source"],
-            kinds={"numba", "polars", "duckdb"},
-            metadata={"contract": "contracts/pollution_source/hj212_packets.odcs.yaml"},
         ),
-        dg.AssetSpec(
+        _raw_spec(
             VALUES_KEY,
-            description="污染源在线监测HJ 212监测数据 / HJ 212 values: the packets' pollutant values as long rows → "
+            "污染源在线监测HJ 212监测数据 / HJ 212 values: the packets' pollutant values as long rows → "
             "raw.pollution_source__hj212_values.",
-            group_name=hj212_ingest.DEPARTMENT,
-            owners=["team:pollution-source"],
-            kinds={"numba", "polars", "duckdb"},
-            metadata={"contract": "contracts/pollution_source/hj212_values.odcs.yaml"},
         ),
     ],
     check_specs=[
