@@ -5,7 +5,7 @@ hj212_values, deliveryFormat ``hj212-segments``). The generic contract engine re
 rows of strings and types them field by field; a province sends millions of packets a day, so here
 the vectorised codec (``pipelines.hj212.codec``) types them and this module only appends its
 frames. It keeps the engine's bookkeeping: the raw tables' columns and comments come from the
-contracts (``engine.raw_ddl``), the quarantine table has the engine's columns (so ``ecolake
+contracts (``engine.ensure_raw_table``), the quarantine table has the engine's columns (so ``ecolake
 quarantine list`` shows bad packets), and each sealed segment is one batch of
 ``catalog.ingest_batches`` whose counts reconcile: rows_in (index records) = rows_published
 (packets in raw) + rows_quarantined (packets in quarantine).
@@ -30,8 +30,8 @@ from pipelines.ingest.engine import (
     QUARANTINE_COLUMNS,
     BatchTotals,
     IngestError,
+    ensure_raw_table,
     quarantine_ddl,
-    raw_ddl,
 )
 from pipelines.settings import Settings
 
@@ -123,18 +123,11 @@ def _dat(path: Path) -> Path:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, packets: Contract, values: Contract) -> None:
-    """Raw tables from the contracts (with their comments), the packets' quarantine, the batches."""
-    for schema in ("raw", "quarantine"):
-        con.execute(f"create schema if not exists {schema}")
-    batches.ensure(con)
-    con.execute(quarantine_ddl(packets))
+    """Both raw tables as the contract engine makes them (columns, comments, later contract
+    versions' columns), and the packets' quarantine: one table for the segments' refused packets."""
     for contract in (packets, values):
-        con.execute(raw_ddl(contract))
-        comment = f"{contract.name_zh} / {contract.name_en} — contract {contract.id} v{contract.version}"
-        con.execute(f"comment on table {contract.raw_table} is {_quote(comment)}")
-        for f in contract.fields:
-            text = " / ".join(t for t in (f.description_zh, f.description) if t)
-            con.execute(f'comment on column {contract.raw_table}."{f.name}" is {_quote(text)}')
+        ensure_raw_table(con, contract)
+    con.execute(quarantine_ddl(packets))
     con.execute(
         f"comment on table {packets.quarantine_table} is "
         + _quote(

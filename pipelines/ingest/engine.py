@@ -136,10 +136,21 @@ def _quote(text: str) -> str:
 def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
     """Create raw and quarantine tables from the contract (empty when nothing was delivered);
     add columns a newer contract version introduced; keep comments in step with the contract."""
+    ensure_raw_table(con, contract)
+    con.execute(quarantine_ddl(contract))
+    quarantine_comment = (
+        f"Rows of {contract.table_name} refused by contract {contract.id}: rule, reason, file, "
+        "line and the delivered record. 隔离区。"
+    )
+    con.execute(f"comment on table {contract.quarantine_table} is {_quote(quarantine_comment)}")
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """The contract's raw table (and the raw/quarantine schemas and the batch catalog): created,
+    given the columns a newer contract version introduced, its comments in step with the contract."""
     for schema in ("raw", "quarantine"):
         con.execute(f"create schema if not exists {schema}")
     con.execute(raw_ddl(contract))
-    con.execute(quarantine_ddl(contract))
     batches.ensure(con)
     existing = {
         r[0]
@@ -161,11 +172,6 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
         elif f.unit_field:
             text += f" [unit: {f.unit_field}]"
         con.execute(f'comment on column {contract.raw_table}."{f.name}" is {_quote(text)}')
-    quarantine_comment = (
-        f"Rows of {contract.table_name} refused by contract {contract.id}: rule, reason, file, "
-        "line and the delivered record. 隔离区。"
-    )
-    con.execute(f"comment on table {contract.quarantine_table} is {_quote(quarantine_comment)}")
 
 
 # --------------------------------------------------------------------------------------------
