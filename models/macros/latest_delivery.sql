@@ -4,11 +4,15 @@
 {% macro latest_delivery(relation, key_columns) -%}
     select *
     from {{ relation }}
-    where delivery_id in (
-        select delivery_id from {{ source('catalog', 'ingest_batches') }} where status = 'published'
-    )
+    where delivery_id in ({{ published_deliveries() }})
     qualify row_number() over (
         partition by {{ key_columns | join(', ') }}
         order by arrived_at desc, delivery_id desc, source_line desc
     ) = 1
+{%- endmacro %}
+
+
+{# The deliveries whose rows may be served: those of published batches (the one place that says so). #}
+{% macro published_deliveries() -%}
+    select delivery_id from {{ source('catalog', 'ingest_batches') }} where status = 'published'
 {%- endmacro %}

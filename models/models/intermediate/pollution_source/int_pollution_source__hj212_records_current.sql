@@ -8,9 +8,7 @@ published as (
     select *
     from {{ ref('stg_pollution_source__hj212_values') }}
     where command_code in (select cn from {{ source('standards', 'hj212_transmission') }})
-        and delivery_id in (
-            select delivery_id from {{ source('catalog', 'ingest_batches') }} where status = 'published'
-        )
+        and delivery_id in ({{ published_deliveries() }})
 ),
 
 receipts as (  -- each packet once
