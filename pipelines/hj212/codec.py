@@ -82,6 +82,7 @@ _MAX_ROWS_PER_PACKET = MAX_DATA_LENGTH // 4
 _MAX_STRINGS_PER_PACKET = MAX_DATA_LENGTH // 2 + 16
 # Below this many packets per thread, threads cost more than they save.
 _MIN_CHUNK_PACKETS = 20_000
+_PIPELINE_DEPTH = 2
 
 _CRC_TABLE = np.array(CRC_TABLE, dtype=np.uint16)
 # The HJ 212 variant only ever keeps the high byte between bytes (reg = T[(reg >> 8) ^ byte]), so
@@ -795,65 +796,163 @@ def _modbus_table(crc_variants: Mapping[str, str] | None) -> tuple[np.ndarray, n
     return buf, offs, lens
 
 
+@numba.njit(cache=True, nogil=True)
+def _copy_spans(data, starts, lens, sanitize):
+    """The bytes of the spans data[starts[i] : starts[i] + lens[i]] end to end, and their Arrow
+    offsets (a negative length: an empty span). With `sanitize`, bytes outside printable ASCII
+    become '?'; else only bytes above 0x7F do (data segments are ASCII by the standard)."""
+    n = starts.shape[0]
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    for i in range(n):
+        offsets[i + 1] = offsets[i] + max(lens[i], 0)
+    buf = np.empty(offsets[n], np.uint8)
+    for i in range(n):
+        s = starts[i]
+        o = offsets[i]
+        for j in range(offsets[i + 1] - o):
+            c = data[s + j]
+            if c > 0x7E or (sanitize and c < 0x20):
+                c = 0x3F if (sanitize or c > 0x7F) else c
+            buf[o + j] = c
+    return buf, offsets
+
+
 def _strings_from_spans(data: np.ndarray, starts: np.ndarray, lens: np.ndarray, *, sanitize: bool = False) -> pl.Series:
     """A String series of data[starts[i] : starts[i] + lens[i]] (null where lens < 0), built from
     byte offsets without a Python object per row. Data segments are ASCII by the standard; with
     `sanitize`, bytes outside printable ASCII become '?' so any bytes make valid text."""
+    buf, offsets = _copy_spans(data, starts.astype(np.int64), lens.astype(np.int64), sanitize)
     valid = lens >= 0
-    ln = np.where(valid, lens, 0).astype(np.int64)
-    total = int(ln.sum())
-    out_offsets = np.zeros(len(ln) + 1, np.int64)
-    np.cumsum(ln, out=out_offsets[1:])
-    if total:
-        # Gather the spans' bytes: position of each output byte in `data`.
-        rep_start = np.repeat(starts.astype(np.int64) - out_offsets[:-1], ln)
-        buf = data[rep_start + np.arange(total, dtype=np.int64)]
-        if sanitize:
-            buf = np.where((buf < 0x20) | (buf > 0x7E), np.uint8(0x3F), buf)
-        else:
-            bad = (buf > 0x7F).any()
-            if bad:
-                buf = np.where(buf > 0x7F, np.uint8(0x3F), buf)
-    else:
-        buf = np.zeros(0, np.uint8)
-    mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if not valid.all() else None
+    nulls = int(len(valid) - valid.sum())
+    mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
     arr = pa.Array.from_buffers(
-        pa.large_string(),
-        len(ln),
-        [mask, pa.py_buffer(out_offsets), pa.py_buffer(np.ascontiguousarray(buf))],
-        null_count=int((~valid).sum()),
+        pa.large_string(), len(valid), [mask, pa.py_buffer(offsets), pa.py_buffer(buf)], null_count=nulls
     )
     return pl.from_arrow(arr)
 
 
 def _binary_from_spans(data: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> pl.Series:
-    ln = lens.astype(np.int64)
-    out_offsets = np.zeros(len(ln) + 1, np.int64)
-    np.cumsum(ln, out=out_offsets[1:])
-    total = int(out_offsets[-1])
-    rep_start = np.repeat(starts.astype(np.int64) - out_offsets[:-1], ln)
-    buf = data[rep_start + np.arange(total, dtype=np.int64)] if total else np.zeros(0, np.uint8)
-    arr = pa.Array.from_buffers(
-        pa.large_binary(), len(ln), [None, pa.py_buffer(out_offsets), pa.py_buffer(np.ascontiguousarray(buf))]
-    )
+    buf, offsets = _copy_spans_raw(data, starts.astype(np.int64), lens.astype(np.int64))
+    arr = pa.Array.from_buffers(pa.large_binary(), len(lens), [None, pa.py_buffer(offsets), pa.py_buffer(buf)])
     return pl.from_arrow(arr)
 
 
-def _enum_column(name: str, ids: np.ndarray, strings: list[str]) -> pl.Series:
-    """An Enum series of strings[ids] (null where id < 0), categories = the ids actually used."""
-    valid = ids >= 0
-    all_valid = bool(valid.all())
-    used = np.flatnonzero(np.bincount(ids if all_valid else ids[valid], minlength=len(strings)))
-    cats = [strings[k] for k in used]
+@numba.njit(cache=True, nogil=True)
+def _copy_spans_raw(data, starts, lens):
+    """The bytes of the spans end to end, verbatim, and their Arrow offsets."""
+    n = starts.shape[0]
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    for i in range(n):
+        offsets[i + 1] = offsets[i] + lens[i]
+    buf = np.empty(offsets[n], np.uint8)
+    for i in range(n):
+        buf[offsets[i] : offsets[i + 1]] = data[starts[i] : starts[i] + lens[i]]
+    return buf, offsets
+
+
+@numba.njit(cache=True, nogil=True)
+def _peer_texts(ip, port):
+    """`a.b.c.d:port` of each IPv4 address and port (empty where both are 0: no peer recorded)."""
+    n = ip.shape[0]
+    buf = np.empty(n * 21, np.uint8)
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    o = 0
+    digits = np.empty(5, np.uint8)
+    for i in range(n):
+        if ip[i] != 0 or port[i] != 0:
+            for part in range(5):
+                if part < 4:
+                    v = (ip[i] >> (24 - 8 * part)) & 255
+                else:
+                    buf[o] = 58  # ':'
+                    o += 1
+                    v = port[i]
+                k = 0
+                while True:
+                    digits[k] = 48 + v % 10
+                    k += 1
+                    v //= 10
+                    if v == 0:
+                        break
+                for j in range(k):
+                    buf[o] = digits[k - 1 - j]
+                    o += 1
+                if part < 3:
+                    buf[o] = 46  # '.'
+                    o += 1
+        offsets[i + 1] = o
+    return buf[:o], offsets
+
+
+def _peer_column(ip: np.ndarray, port: np.ndarray) -> pl.Series:
+    buf, offsets = _peer_texts(ip.astype(np.int64), port.astype(np.int64))
+    valid = (ip != 0) | (port != 0)
+    nulls = int(len(valid) - valid.sum())
+    mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    arr = pa.Array.from_buffers(
+        pa.large_string(), len(valid), [mask, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(buf))], null_count=nulls
+    )
+    return pl.Series("peer", pl.from_arrow(arr))
+
+
+@numba.njit(cache=True, nogil=True)
+def _used_ids(ids, n):
+    """Which of the ids 0..n-1 occur in ids (negative ids: none)."""
+    used = np.zeros(n, np.bool_)
+    for i in range(ids.shape[0]):
+        if ids[i] >= 0:
+            used[ids[i]] = True
+    return used
+
+
+@numba.njit(cache=True, nogil=True)
+def _local_codes(ids, local, codes, valid):
+    """codes[i] = local[ids[i]] and valid[i] = True, or 0 and False for a negative id; returns the
+    count of negative ids."""
+    nulls = 0
+    for i in range(ids.shape[0]):
+        k = ids[i]
+        if k >= 0:
+            codes[i] = local[k]
+            valid[i] = True
+        else:
+            codes[i] = 0
+            valid[i] = False
+            nulls += 1
+    return nulls
+
+
+def _nullable(name: str, values: np.ndarray, valid: np.ndarray, null_count: int) -> pl.Series:
+    """A series of values, null where not valid, made from the arrays' buffers (a validity bitmap,
+    not a scatter of nulls: in the value rows most flags and texts are absent)."""
+    mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if null_count else None
+    if values.dtype == np.bool_:
+        arrow_type, data = pa.bool_(), np.packbits(values, bitorder="little")
+    else:
+        arrow_type, data = pa.from_numpy_dtype(values.dtype), np.ascontiguousarray(values)
+    arr = pa.Array.from_buffers(arrow_type, len(values), [mask, pa.py_buffer(data)], null_count=null_count)
+    return pl.Series(name, pl.from_arrow(arr))
+
+
+def _enum_column(name: str, ids: np.ndarray, strings: list[str], texts: list[str] | None = None) -> pl.Series:
+    """An Enum series of the text of each id (null where id < 0): strings[id], or texts[id] when
+    given (a relabelling of the ids, e.g. 2005 codes as their 2017 codes). The categories are the
+    texts of the ids actually used."""
+    used = np.flatnonzero(_used_ids(ids, len(strings)))
+    labels = strings if texts is None else texts
+    cats = [labels[k] for k in used]
     # Distinct byte strings may decode to one text after '?'-replacement: one category each.
     uniq_cats = list(dict.fromkeys(cats))
     position = {c: k for k, c in enumerate(uniq_cats)}
-    local = np.zeros(len(strings) + 1, np.uint32)
+    local = np.zeros(len(strings), np.uint32)
     local[used] = [position[c] for c in cats]
-    codes = pl.Series(local[ids] if all_valid else local[np.where(valid, ids, len(strings))])
-    if not all_valid:
-        codes = codes.scatter(np.flatnonzero(~valid), None)
-    return pl.Series(name, uniq_cats, dtype=pl.Enum(uniq_cats)).gather(codes)
+    codes = np.empty(len(ids), np.uint32)
+    valid = np.empty(len(ids), np.bool_)
+    nulls = _local_codes(ids, local, codes, valid)
+    return pl.Series(name, uniq_cats, dtype=pl.Enum(uniq_cats)).gather(_nullable(name, codes, valid, nulls))
 
 
 def _hex4_series(values: np.ndarray) -> pl.Series:
@@ -927,12 +1026,12 @@ def decode_segments(
         data, offsets, lengths = _spans(data, index)
         return data, index, _merge(data, [_run_chunk(data, offsets, lengths, modbus)], [0])
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(compiled, paths[0])
+    with ThreadPoolExecutor(max_workers=_PIPELINE_DEPTH) as pool:
+        ahead = [pool.submit(compiled, p) for p in paths[:_PIPELINE_DEPTH]]
         for k, path in enumerate(paths):
-            data, index, merged = ahead.result()
-            if k + 1 < len(paths):
-                ahead = pool.submit(compiled, paths[k + 1])
+            data, index, merged = ahead.pop(0).result()
+            if k + _PIPELINE_DEPTH < len(paths):
+                ahead.append(pool.submit(compiled, paths[k + _PIPELINE_DEPTH]))
             yield path, _assemble(data, index, merged, passwords)
 
 
@@ -1082,7 +1181,7 @@ def _assemble(data: np.ndarray, index: np.ndarray, a: _Merged, passwords: Mappin
     strings = a.strings
     nstr = len(strings)
     rule = a.p_rule.copy()
-    pw_ok = pl.Series("pw_ok", [None] * npk, dtype=pl.Boolean)
+    pw_ok = pl.repeat(None, npk, dtype=pl.Boolean, eager=True).alias("pw_ok")
     mn_ids = a.p_hdr[:, _K_MN]
     if passwords:
         # Per distinct MN/PW id pair: the check is done on strings, then spread to packets.
@@ -1096,9 +1195,7 @@ def _assemble(data: np.ndarray, index: np.ndarray, a: _Merged, passwords: Mappin
         expected = want[np.where(mn_ids >= 0, mn_ids, nstr)]
         checked = (expected != -1) & (a.p_status == 0)
         ok = checked & (pw_ids == expected)
-        pw_ok = pl.Series("pw_ok", ok)
-        if not checked.all():
-            pw_ok = pw_ok.scatter(np.flatnonzero(~checked), None)
+        pw_ok = _nullable("pw_ok", ok, checked, int(npk - checked.sum()))
         wrong = checked & ~ok & (rule == RULE_NONE)
         rule[wrong] = RULE_BAD_PASSWORD
 
@@ -1117,14 +1214,8 @@ def _assemble(data: np.ndarray, index: np.ndarray, a: _Merged, passwords: Mappin
         # Re-find each value's text from the packet: the row's order within its packet is known.
         r_value[inexact] = _reparse_inexact(data, index, r_pkt, inexact)
     mapping = code_map_2005()
-    code_2017_of_id = np.arange(nstr, dtype=np.int64)
-    is_2005_id = np.zeros(nstr + 1, bool)
-    mapped_strings = list(strings)
-    for k, text in enumerate(strings):
-        if text in mapping:
-            is_2005_id[k] = True
-            mapped_strings.append(mapping[text])
-            code_2017_of_id[k] = len(mapped_strings) - 1
+    codes_2017 = [mapping.get(text, text) for text in strings]
+    is_2005_id = np.array([text in mapping for text in strings] + [False], bool)
     uses_2005 = np.zeros(npk, bool)
     if len(r_pkt):
         uses_2005[r_pkt[is_2005_id[r_code]]] = True
@@ -1135,21 +1226,23 @@ def _assemble(data: np.ndarray, index: np.ndarray, a: _Merged, passwords: Mappin
     st_col = _enum_column("st", st_ids, strings)
     cn_col = _enum_column("cn", cn_ids, strings)
     mn_col = _enum_column("mn", mn_ids, strings)
-    no_dt = np.flatnonzero(a.p_dt == NO_TIME)
-    data_time = pl.Series("data_time", np.where(a.p_dt == NO_TIME, 0, a.p_dt)).cast(pl.Datetime("us"))
-    if len(no_dt):
-        data_time = data_time.scatter(no_dt, None)
+    has_dt = a.p_dt != NO_TIME
+    data_time = _nullable("data_time", a.p_dt, has_dt, int(npk - has_dt.sum())).cast(pl.Datetime("us"))
     received_at = pl.Series("received_at", received).cast(pl.Datetime("us", "UTC"))
+    # A packet with values has a DataTime (the compiled pass quarantines one without): no nulls here.
+    row_dt = a.p_dt[r_pkt]
+    if (row_dt == NO_TIME).any():
+        raise AssertionError("value rows of a packet without DataTime")
 
     values = pl.DataFrame(
         {
             "packet_no": pl.Series(r_pkt.astype(np.uint32)),
-            "received_at": received_at.gather(r_pkt),
+            "received_at": pl.Series(received[r_pkt]).cast(pl.Datetime("us", "UTC")),
             "mn": mn_col.gather(r_pkt),
             "st": st_col.gather(r_pkt),
             "cn": cn_col.gather(r_pkt),
-            "data_time": data_time.gather(r_pkt),
-            "pollutant_code": _enum_column("pollutant_code", code_2017_of_id[r_code], mapped_strings),
+            "data_time": pl.Series(row_dt).cast(pl.Datetime("us")),
+            "pollutant_code": _enum_column("pollutant_code", r_code, strings, codes_2017),
             "pollutant_code_sent": _enum_column("pollutant_code_sent", r_code, strings),
             "field": _enum_column("field", a.r_field[:nrows][sel], strings),
             # EFlag rows carry text, not a number: their NaN placeholder becomes null.
@@ -1163,19 +1256,16 @@ def _assemble(data: np.ndarray, index: np.ndarray, a: _Merged, passwords: Mappin
     qn = _strings_from_spans(data, a.p_qn_s, a.p_qn_n.astype(np.int64))
     no_qn = a.p_qn_n < 0
     framed = a.p_status <= 1
-    ip = index["peer_ip"].astype(np.int64)
-    port = index["peer_port"].astype(np.int64)
 
     def ints(name: str, arr: np.ndarray) -> pl.Series:
-        series = pl.Series(name, arr.astype(np.int32))
-        return series.scatter(np.flatnonzero(arr < 0), None) if (arr < 0).any() else series
+        given = arr >= 0
+        return _nullable(name, arr.astype(np.int32), given, int(len(arr) - given.sum()))
 
     packets = pl.DataFrame(
         {
             "packet_no": pl.Series(np.arange(npk, dtype=np.uint32)),
             "received_at": received_at,
-            "peer_ip": pl.Series(ip),
-            "peer_port": pl.Series(port),
+            "peer": _peer_column(index["peer_ip"], index["peer_port"]),
             "gateway_status": pl.Series(index["status"].astype(np.uint8)),
             "status": pl.Series(a.p_status),
             "qn": qn,
@@ -1196,16 +1286,6 @@ def _assemble(data: np.ndarray, index: np.ndarray, a: _Merged, passwords: Mappin
     status_enum = pl.Enum(list(STATUS_NAMES))
     rule_enum = pl.Enum(list(RULE_NAMES.values()))
     packets = packets.with_columns(
-        peer=pl.when((pl.col("peer_ip") > 0) | (pl.col("peer_port") > 0)).then(
-            pl.format(
-                "{}.{}.{}.{}:{}",
-                (pl.col("peer_ip") // 16777216) % 256,
-                (pl.col("peer_ip") // 65536) % 256,
-                (pl.col("peer_ip") // 256) % 256,
-                pl.col("peer_ip") % 256,
-                pl.col("peer_port"),
-            )
-        ),
         gateway_status=pl.col("gateway_status").replace_strict(
             list(range(4)), list(STATUS_NAMES), default=None, return_dtype=status_enum
         ),
