@@ -823,13 +823,20 @@ def _strings_from_spans(data: np.ndarray, starts: np.ndarray, lens: np.ndarray, 
     byte offsets without a Python object per row. Data segments are ASCII by the standard; with
     `sanitize`, bytes outside printable ASCII become '?' so any bytes make valid text."""
     buf, offsets = _copy_spans(data, starts.astype(np.int64), lens.astype(np.int64), sanitize)
-    valid = lens >= 0
+    return _string_series("", buf, offsets, lens >= 0)
+
+
+def _string_series(name: str, buf: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> pl.Series:
+    """A String series from Arrow buffers: the texts' bytes end to end and their offsets."""
     nulls = int(len(valid) - valid.sum())
     mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
     arr = pa.Array.from_buffers(
-        pa.large_string(), len(valid), [mask, pa.py_buffer(offsets), pa.py_buffer(buf)], null_count=nulls
+        pa.large_string(),
+        len(valid),
+        [mask, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(buf))],
+        null_count=nulls,
     )
-    return pl.from_arrow(arr)
+    return pl.Series(name, pl.from_arrow(arr))
 
 
 def _binary_from_spans(data: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> pl.Series:
@@ -889,13 +896,7 @@ def _peer_texts(ip, port):
 
 def _peer_column(ip: np.ndarray, port: np.ndarray) -> pl.Series:
     buf, offsets = _peer_texts(ip.astype(np.int64), port.astype(np.int64))
-    valid = (ip != 0) | (port != 0)
-    nulls = int(len(valid) - valid.sum())
-    mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    arr = pa.Array.from_buffers(
-        pa.large_string(), len(valid), [mask, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(buf))], null_count=nulls
-    )
-    return pl.Series("peer", pl.from_arrow(arr))
+    return _string_series("peer", buf, offsets, (ip != 0) | (port != 0))
 
 
 @numba.njit(cache=True, nogil=True)
