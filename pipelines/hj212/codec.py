@@ -79,7 +79,12 @@ HEADER_KEY_NAMES = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
 # segment holds at most 1024 / 6 `a-b=1;` items); it stops and asks for room before a packet when
 # fewer remain, so no packet is ever cut in half.
 _MAX_ROWS_PER_PACKET = MAX_DATA_LENGTH // 4
-_MAX_STRINGS_PER_PACKET = MAX_DATA_LENGTH // 2 + 16
+# A record of n bytes adds at most n // 2 + 16 strings to the intern table (a new string per two
+# bytes at most). The table is sized by the records at hand, not by the largest possible one: its
+# slots are probed at random for every code and field name, so a small table that stays in the
+# CPU's first-level cache is worth more than never growing.
+_STRINGS_MARGIN = 16
+_MIN_STRINGS = 1024
 # Below this many packets per thread, threads cost more than they save.
 _MIN_CHUNK_PACKETS = 20_000
 _PIPELINE_DEPTH = 2
@@ -203,7 +208,7 @@ def _rehash(u_key, count, slots):
         slots[k] = sid
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _parse_number(data, s, n, pow10):
     """(value, ok, exact) of a decimal number like -12.5, .5, 3e-2.
 
@@ -352,6 +357,33 @@ def _segment_span(data, s, n):
 
 
 @numba.njit(cache=True, nogil=True)
+def _scan_item(data, p, end, in_cp):
+    """(q, eq, dash) of the item starting at p: q is the next ';' (in CP also ',') or end, eq the
+    first '=' before q and dash the first '-' before eq (-1: none). A small function of its own,
+    so that its loop runs in registers rather than among the kernel's many live values."""
+    q = p
+    eq = -1
+    dash = -1
+    while q < end:
+        c = data[q]
+        if c == 59 or (in_cp and c == 44):
+            return q, eq, dash
+        if c == 61:
+            eq = q
+            q += 1
+            break
+        if c == 45 and dash < 0:
+            dash = q
+        q += 1
+    while q < end:
+        c = data[q]
+        if c == 59 or (in_cp and c == 44):
+            break
+        q += 1
+    return q, eq, dash
+
+
+@numba.njit(cache=True, nogil=True)
 def _crc_pass(data, offsets, lengths, crc_table, crc_high, out):
     """HJ 212 CRC of every framed record's data segment (-1 for the others).
 
@@ -448,14 +480,15 @@ def _decode_kernel(
     flag_codes = np.empty(MAX_DATA_LENGTH, dtype=np.int32)
     flag_vals = np.empty(MAX_DATA_LENGTH, dtype=np.int32)
     for i in range(first, npk):
-        if (
-            row_count[0] + _MAX_ROWS_PER_PACKET > r_pkt.shape[0]
-            or intern_count[0] + _MAX_STRINGS_PER_PACKET > u_start.shape[0]
-            or 2 * (intern_count[0] + _MAX_STRINGS_PER_PACKET) > slots.shape[0]
-        ):
-            return i
         s = np.int64(offsets[i])
         n = np.int64(lengths[i])
+        strings_needed = intern_count[0] + (n >> 1) + _STRINGS_MARGIN
+        if (
+            row_count[0] + _MAX_ROWS_PER_PACKET > r_pkt.shape[0]
+            or strings_needed > u_start.shape[0]
+            or 2 * strings_needed > slots.shape[0]
+        ):
+            return i
         e = s + n
         rows0 = row_count[0]
         for k in range(8):
@@ -499,12 +532,7 @@ def _decode_kernel(
         cp = -1
         p = ds
         while p < de:
-            eq = -1
-            q = p
-            while q < de and data[q] != 59:
-                if data[q] == 61 and eq < 0:
-                    eq = q
-                q += 1
+            q, eq, _ = _scan_item(data, p, de, False)
             if q == p:  # an empty item (`;;`): tolerated
                 p = q + 1
                 continue
@@ -608,16 +636,7 @@ def _decode_kernel(
         nflags = 0
         p = cs
         while p <= ce and rule == RULE_NONE:
-            q = p
-            eq = -1
-            dash = -1
-            while q < ce and data[q] != 59 and data[q] != 44:
-                c = data[q]
-                if c == 61 and eq < 0:
-                    eq = q
-                elif c == 45 and dash < 0 and eq < 0:
-                    dash = q
-                q += 1
+            q, eq, dash = _scan_item(data, p, ce, True)
             if q > p:
                 if eq < 0:
                     rule = RULE_BAD_CP_ITEM
@@ -741,7 +760,7 @@ class _Arrays:
         self.rows = 0
         self._alloc_rows(max(est_rows, _MAX_ROWS_PER_PACKET * 4))
         self.row_count = np.zeros(1, np.int64)
-        cap = max(est_strings, _MAX_STRINGS_PER_PACKET * 4)
+        cap = max(est_strings, _MIN_STRINGS)
         self.u_start = np.zeros(cap, np.int64)
         self.u_len = np.zeros(cap, np.int64)
         self.u_hash = np.zeros(cap, np.uint64)
@@ -767,19 +786,21 @@ class _Arrays:
             setattr(self, name, new)
         self.rows = cap
 
-    def grow(self) -> None:
+    def grow(self, record_length: int) -> None:
+        """Room for one more record of record_length bytes."""
         used_rows = int(self.row_count[0])
         if used_rows + _MAX_ROWS_PER_PACKET > self.rows:
             self._alloc_rows(self.rows * 2)
         used = int(self.intern_count[0])
-        if used + _MAX_STRINGS_PER_PACKET > len(self.u_start) or 2 * (used + _MAX_STRINGS_PER_PACKET) > len(self.slots):
-            cap = len(self.u_start) * 2
+        needed = used + record_length // 2 + _STRINGS_MARGIN
+        if needed > len(self.u_start) or 2 * needed > len(self.slots):
+            cap = max(len(self.u_start) * 2, needed)
             for name, fill in (("u_start", 0), ("u_len", 0), ("u_hash", 0), ("variant_cache", -1)):
                 arr = getattr(self, name)
                 new = np.full(cap, fill, arr.dtype)
                 new[:used] = arr[:used]
                 setattr(self, name, new)
-            self.slots = np.full(len(self.slots) * 2, -1, np.int32)
+            self.slots = np.full(1 << int(np.ceil(np.log2(cap * 2))), -1, np.int32)
             _rehash(self.u_hash, used, self.slots)
 
 
@@ -1059,7 +1080,7 @@ def _run_chunk(data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, modbu
     mb_buf, mb_off, mb_len = modbus
     # About one value row per 28 bytes of packets in minute data; the arrays grow if needed.
     nbytes = int(lengths.sum())
-    a = _Arrays(npk, nbytes // 28 + 64, 4096)
+    a = _Arrays(npk, nbytes // 28 + 64, _MIN_STRINGS)
     crc = np.empty(npk, np.int64)
     _crc_pass(data, offsets, lengths, _CRC_TABLE, _CRC_HIGH, crc)
     start = 0
@@ -1106,7 +1127,7 @@ def _run_chunk(data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, modbu
         )
         if start >= npk:
             return a
-        a.grow()
+        a.grow(int(lengths[start]))
 
 
 _PACKET_FIELDS = (
