@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ecolake, landing_dir, query, station_row, write_cnemc
+from pipelines import lake
+from tests.helpers import ecolake, landing_dir, query, settings_for, station_row, write_cnemc
 
 SERVED = [
     "air.station_hourly",
@@ -154,8 +155,18 @@ def test_a_later_redelivery_supersedes_the_earlier(tmp_path: Path, demo_warehous
             station_row("2031-01-01T01:00:00", code, pm2_5=10),  # a clock far ahead: flagged, kept
         ],
     )
+    # The AQI table as a version before the standards digest left it: the next build must score
+    # every hour again and add the column, not fail on the incremental filter that reads it.
+    con = lake.connect(settings_for(warehouse))
+    con.execute("alter table intermediate.int_air__station_hourly_aqi drop column standards_digest")
+    con.close()
     # what the landing sensor runs: the new delivery's dataset and what depends on it
     ecolake(warehouse, "materialize", "--pending")
+    assert query(
+        warehouse,
+        "select count(*), count(standards_digest), count(distinct standards_digest) "
+        "from intermediate.int_air__station_hourly_aqi",
+    )[0] == (query(warehouse, "select count(*) from intermediate.int_air__station_hourly_current")[0][0],) * 2 + (1,)
     assert (
         query(
             warehouse,
