@@ -82,7 +82,8 @@ def _pending(settings: Settings) -> tuple[tuple[str, str], list]:
     for contract in load_contracts(settings.contracts_dir):
         if contract.delivery.format == hj212_ingest.DELIVERY_FORMAT:
             # sealed segments, not files; their asset is unpartitioned: no arrival days to add
-            if contract.dataset == hj212_ingest.PACKETS and hj212_ingest.pending_segments(settings):
+            segments_done = recorded.get(hj212_ingest.DATASET, (set(), set()))[1]
+            if contract.dataset == hj212_ingest.PACKETS and hj212_ingest.pending_segments(settings, segments_done):
                 contracts.append(contract)
             continue
         if contract.delivery.format in SPECIALISED_FORMATS:
