@@ -51,13 +51,15 @@ def _sources_digest(models_dir: Path) -> str:
 
 
 def prepare(settings: Settings) -> DbtProject:
-    """Profile written; manifest parsed if missing or made from other model files (by content, not
-    by time: a copied warehouse or a checkout of older files must not keep a stale manifest)."""
-    write_profile(settings)
+    """Profile written; manifest parsed if missing or made from other model files or another
+    profile (by content, not by time: a checkout of older files must not keep a stale manifest, and
+    a copied warehouse has its own paths in its profile — dbt would otherwise find the seeded
+    partial parse made for another profile and parse the whole project again on every run)."""
+    profile = write_profile(settings)
     target = settings.dbt_dir / "target"
     manifest = target / "manifest.json"
     stamp = target / "sources.sha256"
-    digest = _sources_digest(settings.models_dir)
+    digest = hashlib.sha256((_sources_digest(settings.models_dir) + profile.read_text()).encode()).hexdigest()
     if not manifest.exists() or not stamp.exists() or stamp.read_text() != digest:
         subprocess.run(
             [str(dbt_executable()), "parse", "--quiet"], cwd=settings.models_dir, env=dbt_env(settings), check=True

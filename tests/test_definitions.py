@@ -157,3 +157,23 @@ def test_every_served_table_is_keyed_contracted_and_described_in_both_languages(
             if not (_has_cjk(text) and _has_latin(text)):
                 problems.append(f"{name}.{column['name']}: description {text!r} not in both languages")
     assert not problems, "\n".join(problems)
+
+
+def test_a_copied_warehouse_parses_dbt_for_its_own_profile(tmp_path: Path) -> None:
+    # The parse a warehouse keeps (and seeds each dbt run with) holds its profile: a copy, with other
+    # paths in its profile, must parse again once, or dbt re-parses the whole project on every run.
+    import shutil
+
+    from pipelines.dbt_project import prepare
+    from tests.helpers import settings_for
+
+    prepare(settings_for(tmp_path / "a"))
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    parsed = tmp_path / "b" / "dbt" / "target" / "partial_parse.msgpack"
+    copied = parsed.stat().st_mtime_ns
+    prepare(settings_for(tmp_path / "b"))
+    reparsed = parsed.stat().st_mtime_ns
+    assert reparsed != copied
+    assert str(tmp_path / "b" / "catalog.sqlite") in (tmp_path / "b" / "dbt" / "profiles.yml").read_text()
+    prepare(settings_for(tmp_path / "b"))  # nothing changed since: no parse
+    assert parsed.stat().st_mtime_ns == reparsed
