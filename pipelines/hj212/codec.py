@@ -10,7 +10,8 @@ The hot path is one compiled pass (numba) over all packets: framing, declared le
 MODBUS per MN), header fields, CP items, DataTime and numbers, writing into preallocated arrays.
 Strings that repeat (MN, ST, CN, PW, pollutant codes, field names, flags) are interned by the same
 pass into ids, so the frames carry them as Polars Enums built from a handful of distinct values;
-only QN and the quarantined raw text are materialised per packet, straight from byte offsets.
+only QN, the peer address and the quarantined raw text are materialised per packet, by compiled
+loops writing Arrow buffers.
 The gateway's status byte is not trusted: framing and CRC are checked again here.
 
 data_time is the DataTime the logger sent: naive local time (UTC+8 as the standard sends it), not
@@ -80,13 +81,14 @@ HEADER_KEY_NAMES = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
 # fewer remain, so no packet is ever cut in half.
 _MAX_ROWS_PER_PACKET = MAX_DATA_LENGTH // 4
 # A record of n bytes adds at most n // 2 + 16 strings to the intern table (a new string per two
-# bytes at most). The table is sized by the records at hand, not by the largest possible one: its
-# slots are probed at random for every code and field name, so a small table that stays in the
-# CPU's first-level cache is worth more than never growing.
+# bytes at most); the pass asks for that much room before each record. The table starts small
+# (1,024 strings, 2,048 slots: 8 KB) because its slots are probed at random for every code and
+# field name; a province's MNs and codes are a few thousand strings, so it grows a few times.
 _STRINGS_MARGIN = 16
 _MIN_STRINGS = 1024
 # Below this many packets per thread, threads cost more than they save.
 _MIN_CHUNK_PACKETS = 20_000
+# Segments whose compiled pass runs ahead (on their own threads) of the one being assembled.
 _PIPELINE_DEPTH = 2
 
 _CRC_TABLE = np.array(CRC_TABLE, dtype=np.uint16)
@@ -359,8 +361,8 @@ def _segment_span(data, s, n):
 @numba.njit(cache=True, nogil=True)
 def _scan_item(data, p, end, in_cp):
     """(q, eq, dash) of the item starting at p: q is the next ';' (in CP also ',') or end, eq the
-    first '=' before q and dash the first '-' before eq (-1: none). A small function of its own,
-    so that its loop runs in registers rather than among the kernel's many live values."""
+    first '=' before q and dash the first '-' before eq (-1: none). Past the '=' only the end of
+    the item is looked for."""
     q = p
     eq = -1
     dash = -1
@@ -1033,8 +1035,8 @@ def decode_segments(
     passwords: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Path, Decoded]]:
     """Read and decode sealed segments in order, as a two-stage pipeline: while one segment's
-    columns are assembled (Polars, driven from this thread), the next segment is read and run
-    through the compiled pass on another thread (numba releases the GIL), so on two cores the two
+    columns are assembled (Polars, driven from this thread), the next two segments are read and
+    run through the compiled pass on worker threads (numba releases the GIL), so on two cores the
     stages overlap instead of taking turns. The results equal ``decode_segment`` of each path."""
     paths = [Path(p) for p in paths]
     if len(paths) < 2:  # nothing to overlap: the compiled pass may use every core
