@@ -51,7 +51,7 @@ class ServedLake:
         self.settings = settings
         self.copy = copy
         self.max_rows = max_rows
-        self._base = lake.connect(settings, read_only=True)
+        self._base = lake.connect(settings, read_only=True, shared=False)  # it attaches its copies
         self._lock = threading.Lock()
         self.current: ServedCopy | None = None
         self._retired: list[str] = []
