@@ -819,11 +819,14 @@ def _modbus_table(crc_variants: Mapping[str, str] | None) -> tuple[np.ndarray, n
     return buf, offs, lens
 
 
+# what _copy_spans does to bytes: none, '?' for bytes above 0x7F, '?' for bytes outside printable ASCII
+_VERBATIM, _ASCII, _PRINTABLE = 0, 1, 2
+
+
 @numba.njit(cache=True, nogil=True)
-def _copy_spans(data, starts, lens, sanitize):
+def _copy_spans(data, starts, lens, mode):
     """The bytes of the spans data[starts[i] : starts[i] + lens[i]] end to end, and their Arrow
-    offsets (a negative length: an empty span). With `sanitize`, bytes outside printable ASCII
-    become '?'; else only bytes above 0x7F do (data segments are ASCII by the standard)."""
+    offsets (a negative length: an empty span), with bytes replaced as ``mode`` says."""
     n = starts.shape[0]
     offsets = np.empty(n + 1, np.int64)
     offsets[0] = 0
@@ -833,10 +836,14 @@ def _copy_spans(data, starts, lens, sanitize):
     for i in range(n):
         s = starts[i]
         o = offsets[i]
-        for j in range(offsets[i + 1] - o):
+        k = offsets[i + 1] - o
+        if mode == _VERBATIM:
+            buf[o : o + k] = data[s : s + k]
+            continue
+        for j in range(k):
             c = data[s + j]
-            if c > 0x7E or (sanitize and c < 0x20):
-                c = 0x3F if (sanitize or c > 0x7F) else c
+            if c > 0x7F or (mode == _PRINTABLE and (c < 0x20 or c == 0x7F)):
+                c = 0x3F
             buf[o + j] = c
     return buf, offsets
 
@@ -845,7 +852,8 @@ def _strings_from_spans(data: np.ndarray, starts: np.ndarray, lens: np.ndarray, 
     """A String series of data[starts[i] : starts[i] + lens[i]] (null where lens < 0), built from
     byte offsets without a Python object per row. Data segments are ASCII by the standard; with
     `sanitize`, bytes outside printable ASCII become '?' so any bytes make valid text."""
-    buf, offsets = _copy_spans(data, starts.astype(np.int64), lens.astype(np.int64), sanitize)
+    mode = _PRINTABLE if sanitize else _ASCII
+    buf, offsets = _copy_spans(data, starts.astype(np.int64), lens.astype(np.int64), mode)
     return _string_series("", buf, offsets, lens >= 0)
 
 
@@ -863,23 +871,9 @@ def _string_series(name: str, buf: np.ndarray, offsets: np.ndarray, valid: np.nd
 
 
 def _binary_from_spans(data: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> pl.Series:
-    buf, offsets = _copy_spans_raw(data, starts.astype(np.int64), lens.astype(np.int64))
+    buf, offsets = _copy_spans(data, starts.astype(np.int64), lens.astype(np.int64), _VERBATIM)
     arr = pa.Array.from_buffers(pa.large_binary(), len(lens), [None, pa.py_buffer(offsets), pa.py_buffer(buf)])
     return pl.from_arrow(arr)
-
-
-@numba.njit(cache=True, nogil=True)
-def _copy_spans_raw(data, starts, lens):
-    """The bytes of the spans end to end, verbatim, and their Arrow offsets."""
-    n = starts.shape[0]
-    offsets = np.empty(n + 1, np.int64)
-    offsets[0] = 0
-    for i in range(n):
-        offsets[i + 1] = offsets[i] + lens[i]
-    buf = np.empty(offsets[n], np.uint8)
-    for i in range(n):
-        buf[offsets[i] : offsets[i + 1]] = data[starts[i] : starts[i] + lens[i]]
-    return buf, offsets
 
 
 @numba.njit(cache=True, nogil=True)

@@ -89,21 +89,10 @@ class SegmentReport(BatchTotals):
 
 
 def recorded_segments(settings: Settings) -> set[str]:
-    """Stems of the segments already recorded as batches."""
-    if not settings.catalog_path.exists():
-        return set()
-    con = lake.connect(settings, read_only=True)
-    try:
-        known = con.execute(
-            "select count(*) from information_schema.tables where table_catalog = current_database() "
-            "and table_schema = 'catalog' and table_name = 'ingest_batches'"
-        ).fetchone()[0]
-        if not known:
-            return set()
-        rows = con.execute(f"select delivery_id from {batches.TABLE} where dataset = ?", [DATASET]).fetchall()
-    finally:
-        con.close()
-    return {r[0] for r in rows}
+    """Stems of the segments already recorded as batches (their delivery ids in the batch catalog)."""
+    from pipelines.ingest.engine import recorded_files
+
+    return recorded_files(settings, DATASET).get(DATASET, (set(), set()))[1]
 
 
 def pending_segments(settings: Settings, recorded: set[str] | None = None) -> list[Path]:
