@@ -6,7 +6,7 @@ converted (Zs) values — with flags M/D/C now and then and a few bad CRCs, land
 segments of the landing-log format (≤ 64 MiB each), then times on the same bytes in the same run:
 
 - the codec: `decode_segments` — read_segment + decode (framing, length, CRC, header, CP, DataTime,
-  typed rows, quarantine) of every segment, the next segment's compiled pass running while the
+  typed rows, quarantine) of every segment, the next two segments' compiled passes running while the
   current one's columns are assembled, as the ingest path runs it;
 - a naive pure-Python parser written here: per packet, table-driven CRC (reg = T[(reg >> 8) ^ b]),
   str.split of the data segment, float()/datetime per value, rows as tuples, quarantine list.
