@@ -101,6 +101,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     from pipelines.definitions import defs
     from pipelines.defs.ingest.contract_datasets import asset_key
     from pipelines.defs.maintenance.lake_maintenance import GROUP as MAINTENANCE_GROUP
+    from pipelines.defs.models.dbt_models import FULL_REFRESH_TAG
     from pipelines.progress import progress_logger
 
     settings = get_settings()
@@ -124,7 +125,11 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     full = dg.Definitions.merge(defs(), dg.Definitions(jobs=[job], loggers={"progress": progress_logger}))
     result = full.resolve_job_def("ecolake_materialize").execute_in_process(
         instance=dg.DagsterInstance.get(),
-        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        tags={
+            "dagster/asset_partition_range_start": start,
+            "dagster/asset_partition_range_end": end,
+            **({FULL_REFRESH_TAG: "true"} if getattr(args, "full_refresh", False) else {}),
+        },
         run_config={"loggers": {"progress": {}}},
         raise_on_error=False,
     )
@@ -555,6 +560,11 @@ def main(argv: list[str] | None = None) -> int:
         "--pending",
         action="store_true",
         help="only the datasets with deliveries not yet ingested and what depends on them (as the sensors do)",
+    )
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="build the incremental models from nothing (dbt --full-refresh), not only what changed",
     )
     p.set_defaults(func=cmd_materialize)
     p = sub.add_parser("serve", help="SQL gateway, Dagster UI and daemon (sensors)")

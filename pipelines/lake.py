@@ -84,15 +84,17 @@ def retryable(exc: BaseException) -> bool:
     return any(s in str(exc) for s in _RETRYABLE)
 
 
-# Read-only connections are cursors of one DuckDB instance per warehouse (and process) that has
-# the extensions loaded and the lake attached: loading the two extensions checks their signatures,
-# hashing 70 MB, about 0.25 s for every new instance. A cursor costs nothing, and DuckLake reads the
-# newest snapshot at the start of each transaction, so a shared reader sees every commit made since
-# (the gateway's follower relies on the same). A catalog file replaced on disk (a restore) gets a
-# new instance. Instances that fall out of the cache close once their last cursor is closed.
-_READERS: OrderedDict[tuple, duckdb.DuckDBPyConnection] = OrderedDict()
-_READERS_LOCK = threading.Lock()
-_MAX_READERS = 4
+# Connections are cursors of one DuckDB instance per warehouse, mode (read-only or writable) and
+# process that has the extensions loaded and the lake attached: loading the two extensions checks
+# their signatures, hashing 70 MB, about 0.25 s for every new instance. A cursor costs nothing, has
+# its own transactions, and DuckLake reads the newest snapshot at the start of each transaction, so
+# a shared instance sees every commit made since (the gateway's follower relies on the same); two
+# writers' commits race as they would from two processes (write_with_retry). A catalog file replaced
+# on disk (a restore) gets a new instance. Instances that fall out of the cache close once their last
+# cursor is closed.
+_SHARED: OrderedDict[tuple, duckdb.DuckDBPyConnection] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_MAX_SHARED = 4
 
 
 def connect(
@@ -103,26 +105,26 @@ def connect(
     shared: bool = True,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the lake attached as ``lake`` and selected as default: a cursor of
-    the warehouse's shared reader when ``read_only`` (unless ``shared`` is False: an instance of
-    its own, for a caller that attaches more databases), else a new in-memory instance."""
+    the warehouse's shared instance for that mode (unless ``shared`` is False: an instance of its
+    own, for a caller that attaches more databases or changes instance settings)."""
     settings = settings or get_settings()
     settings.ensure_dirs()
-    if read_only and shared and not extra_extensions:
-        return _shared_reader(settings)
+    if shared and not extra_extensions:
+        return _shared_cursor(settings, read_only=read_only)
     return _open(settings, read_only=read_only, extra_extensions=extra_extensions)
 
 
-def _shared_reader(settings: Settings) -> duckdb.DuckDBPyConnection:
+def _shared_cursor(settings: Settings, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     catalog = settings.catalog_path
     stat = catalog.stat() if catalog.exists() else None
-    key = (os.getpid(), str(catalog), stat and (stat.st_dev, stat.st_ino), str(settings.lake_data))
-    with _READERS_LOCK:
-        base = _READERS.get(key)
+    key = (os.getpid(), read_only, str(catalog), stat and (stat.st_dev, stat.st_ino), str(settings.lake_data))
+    with _SHARED_LOCK:
+        base = _SHARED.get(key)
         if base is None:
-            base = _READERS[key] = _open(settings, read_only=True)
-            while len(_READERS) > _MAX_READERS:
-                _READERS.popitem(last=False)
-        _READERS.move_to_end(key)
+            base = _SHARED[key] = _open(settings, read_only=read_only)
+            while len(_SHARED) > _MAX_SHARED:
+                _SHARED.popitem(last=False)
+        _SHARED.move_to_end(key)
         con = base.cursor()
     con.execute(f"use {LAKE_ALIAS}")
     return con

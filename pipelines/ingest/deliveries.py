@@ -8,6 +8,7 @@ modification time when it was first seen (CST).
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,12 +16,16 @@ from pathlib import Path
 CST = timezone(timedelta(hours=8), "CST")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LandedFile:
-    path: Path
+    abspath: str  # a string: most files listed are only compared with the batch catalog, never opened
     relpath: str  # relative to landing/, with forward slashes
     size: int
     mtime_ns: int
+
+    @property
+    def path(self) -> Path:
+        return Path(self.abspath)
 
     @property
     def arrived_at(self) -> datetime:
@@ -61,16 +66,27 @@ def dataset_folder(landing: Path, department: str, dataset: str) -> Path:
 
 def landed_files(landing: Path, department: str, dataset: str) -> list[LandedFile]:
     """Every file anywhere below the dataset's landing folder, oldest first; names starting with
-    '.' and ending in .part/.tmp are files still being written and are left alone."""
+    '.' and ending in .part/.tmp are files still being written and are left alone. Symlinked folders
+    are not followed (as Path.rglob); symlinked files are. One scandir per folder: a dataset that
+    lands a file an hour has tens of thousands, walked at every sensor tick and build."""
     root = dataset_folder(landing, department, dataset)
     if not root.is_dir():
         return []
+    base = len(str(landing)) + 1
     found = []
-    for path in root.rglob("*"):
-        if not path.is_file() or path.name.startswith(".") or path.suffix in {".tmp", ".part"}:
-            continue
-        stat = path.stat()
-        found.append(LandedFile(path, path.relative_to(landing).as_posix(), stat.st_size, stat.st_mtime_ns))
+    folders = [str(root)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                    continue
+                name = entry.name
+                if name.startswith(".") or name.endswith((".tmp", ".part")) or not entry.is_file():
+                    continue
+                stat = entry.stat()
+                relpath = entry.path[base:].replace(os.sep, "/")
+                found.append(LandedFile(entry.path, relpath, stat.st_size, stat.st_mtime_ns))
     found.sort(key=lambda f: (f.mtime_ns, f.relpath))
     return found
 

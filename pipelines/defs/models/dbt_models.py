@@ -14,6 +14,10 @@ from pipelines.defs.partitions import LAKE_WRITER_POOL
 from pipelines.settings import get_settings
 
 
+# a run tagged so builds the incremental models from nothing (`ecolake materialize --full-refresh`)
+FULL_REFRESH_TAG = "ecolake/full_refresh"
+
+
 class EcolakeDbtCliResource(DbtCliResource):
     """dagster-dbt's resource without two costs it pays on every dbt invocation (about 4 s of a
     micro-batch's run, measured with cProfile on `ecolake materialize --pending`):
@@ -69,9 +73,8 @@ def defs() -> dg.Definitions:
         name="dbt_models",
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        yield from dbt.cli(
-            ["build"], context=context, target_path=run_target_path(settings, context.run.run_id)
-        ).stream()
+        args = ["build", "--full-refresh"] if context.run.tags.get(FULL_REFRESH_TAG) == "true" else ["build"]
+        yield from dbt.cli(args, context=context, target_path=run_target_path(settings, context.run.run_id)).stream()
 
     return dg.Definitions(
         assets=[dbt_models],

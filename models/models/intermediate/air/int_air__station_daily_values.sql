@@ -3,15 +3,68 @@
 -- the 8-hour means ending D 08:00 … D+1 00:00, each from at least 6 hours, and needs the minimum
 -- count of valid 8-hour means. Values are rounded per GB/T 8170 (half to even) to the reporting
 -- precision of standards.air_pollutants.
+--
+-- Incremental (see macros/incremental_rows.sql): a build computes again only the station-days with
+-- an hour refreshed in air.station_hourly since its last build. Rows keep the day's count of hours:
+-- when hours were deleted upstream instead (a re-run batch, a station leaving Sichuan) the counts
+-- no longer add up, and the build computes every day again, then deletes days left without hours
+-- (`delete_air_days_without_hours`). Every statistic of a station-day reads that day's hours
+-- alone, so the table equals a full rebuild.
+{%- set standards_digest -%}
+    select {{ inputs_digest([source('standards', 'air_pollutants'), source('standards', 'gb3095_validity')]) }}
+{%- endset %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['station_code', 'observed_date'],
+    on_schema_change='append_new_columns',
+    post_hook=[
+        "{% if is_incremental() %}{{ delete_air_days_without_hours() }}{% endif %}",
+        "{% if is_incremental() %}{{ delete_stale_digest('standards_digest') }}{% endif %}",
+    ],
+) }}
+{%- set state = incremental_state(['refreshed_at', 'n_hours'], 'standards_digest', standards_digest) %}
+{%- if state is not none %}
+    {#- hours deleted upstream since the last build: the hours of the days not touched since must
+        still be the ones counted then -#}
+    {%- set vanished_query -%}
+        with
+        hours as (
+            select station_code, (observed_at - interval 1 hour)::date as observed_date, refreshed_at
+            from {{ ref('station_hourly') }}
+        ),
+        touched as (select distinct station_code, observed_date from hours where refreshed_at > {{ state.since }}),
+        counted as (select station_code, observed_date, n_hours from {{ this }} where pollutant_code = 'o3')
+        select
+            (select sum(n_hours) from counted anti join touched using (station_code, observed_date))
+            - (select count(*) from hours anti join touched using (station_code, observed_date))
+    {%- endset -%}
+    {%- if run_query(vanished_query).columns[0].values()[0] != 0 -%}
+        {%- set state = none -%}
+    {%- endif -%}
+{%- endif %}
 with
 
 hourly as (
-    select
-        station_code,
-        observed_at,
-        (observed_at - interval 1 hour)::date as observed_date,
-        pm2_5, pm10, so2, no2, co, o3
-    from {{ ref('station_hourly') }}
+    select * from (
+        select
+            station_code,
+            observed_at,
+            (observed_at - interval 1 hour)::date as observed_date,
+            pm2_5, pm10, so2, no2, co, o3
+        from {{ ref('station_hourly') }}
+    )
+    {%- if state is not none %}
+    semi join (
+        select distinct station_code, (observed_at - interval 1 hour)::date as observed_date
+        from {{ ref('station_hourly') }}
+        where refreshed_at > {{ state.since }}
+    ) using (station_code, observed_date)
+    {%- endif %}
+),
+
+day_hours as (
+    select station_code, observed_date, count(*) as n_hours from hourly group by station_code, observed_date
 ),
 
 pollutants as (
@@ -96,10 +149,20 @@ o3_daily_max_1h as (
     from hourly as h
     join validity as v on v.statistic = 'daily_mean_hours'
     group by h.station_code, h.observed_date
+),
+
+daily_values as (
+    select * from daily_means
+    union all
+    select * from o3_daily_max_8h
+    union all
+    select * from o3_daily_max_1h
 )
 
-select * from daily_means
-union all
-select * from o3_daily_max_8h
-union all
-select * from o3_daily_max_1h
+select
+    v.*,
+    d.n_hours,
+    ({{ standards_digest }}) as standards_digest,
+    {{ refreshed_at() }} as refreshed_at
+from daily_values as v
+join day_hours as d using (station_code, observed_date)

@@ -1,49 +1,45 @@
 -- Hourly AQI (实时报) for every station-hour of the files, as CNEMC computes it, under the HJ 633
 -- version in force at observed_at.
 --
--- Incremental: a build scores only the station-hours whose current row is not the one scored
--- before (a new hour, or a later delivery of it: another delivery or line) and replaces those; the
--- post-hook removes station-hours no longer current (a batch re-run). The AQI of a row depends on
--- its own values and the HJ 633 standards tables alone; each row keeps a digest of those tables,
--- so an edited standard scores every row again. The table thus equals a full rebuild.
+-- Incremental (see macros/incremental_rows.sql): a build scores only the station-hours refreshed in
+-- int_air__station_hourly_current since its last build (a new hour, or a later delivery of it) and
+-- replaces those; the post-hooks delete the rows of deliveries no longer published (a batch re-run)
+-- and rows scored under other standards. The AQI of a row depends on its own values and the HJ 633
+-- standards tables alone; each row keeps a digest of those tables, so an edited standard scores
+-- every row again. The table thus equals a full rebuild.
+{%- set standards_digest -%}
+    select {{ inputs_digest([
+        source('standards', 'hj633_versions'),
+        source('standards', 'hj633_iaqi_breakpoints'),
+        source('standards', 'hj633_aqi_inputs'),
+        source('standards', 'hj633_above_range_rules'),
+        source('standards', 'hj633_categories'),
+        source('standards', 'air_pollutants'),
+    ]) }}
+{%- endset %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['station_code', 'observed_at'],
     on_schema_change='append_new_columns',
     post_hook=[
-        "{% if is_incremental() %}delete from {{ this }} t where not exists (select 1 from "
-        "{{ ref('int_air__station_hourly_current') }} c where c.station_code = t.station_code "
-        "and c.observed_at = t.observed_at){% endif %}"
+        "{% if is_incremental() %}{{ delete_unpublished() }}{% endif %}",
+        "{% if is_incremental() %}{{ delete_stale_digest('standards_digest') }}{% endif %}",
     ],
 ) }}
+{%- set state = incremental_state(['refreshed_at'], 'standards_digest', standards_digest) %}
 with
 
 standards as (
     -- every row of the tables the score reads, in one hash
-    select hash(
-        (select list(t order by t) from {{ source('standards', 'hj633_versions') }} t),
-        (select list(t order by t) from {{ source('standards', 'hj633_iaqi_breakpoints') }} t),
-        (select list(t order by t) from {{ source('standards', 'hj633_aqi_inputs') }} t),
-        (select list(t order by t) from {{ source('standards', 'hj633_above_range_rules') }} t),
-        (select list(t order by t) from {{ source('standards', 'hj633_categories') }} t),
-        (select list(t order by t) from {{ source('standards', 'air_pollutants') }} t)
-    ) as standards_digest
+    {{ standards_digest }} as standards_digest
 ),
 
 current_rows as (
-    select c.* from {{ ref('int_air__station_hourly_current') }} c
-    {#- A table built before rows kept their standards digest is scored again in full (its
-        missing column is then appended: on_schema_change), as a full rebuild would. -#}
-    {% if is_incremental() and 'standards_digest' in (adapter.get_columns_in_relation(this) | map(attribute='name')) %}
-    -- the row scored before for this station-hour, if it is still the current one under the same standards
-    anti join {{ this }} t
-        on t.station_code = c.station_code
-        and t.observed_at = c.observed_at
-        and t.delivery_id = c.delivery_id
-        and t.source_line = c.source_line
-        and t.standards_digest = (select standards_digest from standards)
-    {% endif %}
+    select c.* exclude (refreshed_at) from {{ ref('int_air__station_hourly_current') }} as c
+    {%- if state is not none %}
+    where c.refreshed_at > {{ state.since }}
+    {%- endif %}
 ),
 
 hourly_measures as (
@@ -71,6 +67,7 @@ select
     aqi.aqi_category_en,
     aqi.primary_pollutants,
     aqi.aqi_standard,
-    (select standards_digest from standards) as standards_digest
+    (select standards_digest from standards) as standards_digest,
+    {{ refreshed_at() }} as refreshed_at
 from current_rows
 left join aqi using (station_code, observed_at)

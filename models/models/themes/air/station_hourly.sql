@@ -1,12 +1,45 @@
 -- Sichuan stations, one row per station and hour (latest delivery), with the hourly AQI.
+--
+-- Incremental (see macros/incremental_rows.sql): a build takes the hours scored since its last
+-- build, and every hour of a station whose city, control flag or province changed in dim_station;
+-- the post-hooks delete rows of deliveries no longer published and of stations no longer in
+-- Sichuan. The table thus equals a full rebuild.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['station_code', 'observed_at'],
+    on_schema_change='append_new_columns',
+    post_hook=[
+        "{% if is_incremental() %}{{ delete_unpublished() }}{% endif %}",
+        "{% if is_incremental() %}delete from {{ this }} where station_code not in "
+        "(select station_code from {{ ref('dim_station') }} where province_code = '510000'){% endif %}",
+    ],
+) }}
+{%- set state = incremental_state() %}
+{%- if state is not none %}
+    {#- stations whose served attributes differ from the rows built before, or new in Sichuan -#}
+    {%- set changed_stations_query -%}
+        select station_code, region_code, is_control_station from {{ ref('dim_station') }}
+        where province_code = '510000'
+        except
+        select distinct station_code, region_code, is_control_station from {{ this }}
+    {%- endset -%}
+    {%- set changed_stations = run_query(changed_stations_query).columns[0].values() -%}
+{%- endif %}
 with
-
-hourly as (
-    select * from {{ ref('int_air__station_hourly_aqi') }}
-),
 
 stations as (
     select * from {{ ref('dim_station') }}
+),
+
+hourly as (
+    select * exclude (refreshed_at) from {{ ref('int_air__station_hourly_aqi') }}
+    {%- if state is not none %}
+    where refreshed_at > {{ state.since }}
+    {%- if changed_stations %}
+        or station_code in {{ sql_string_list(changed_stations) }}
+    {%- endif %}
+    {%- endif %}
 )
 
 select
@@ -31,7 +64,8 @@ select
     h.observed_at > h.arrived_at + interval 1 hour as is_future_dated,
     h.delivery_id,
     h.source_file,
-    h.source_line
+    h.source_line,
+    {{ refreshed_at() }} as refreshed_at
 from hourly as h
 join stations as s using (station_code)
 where s.province_code = '510000'
