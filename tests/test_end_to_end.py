@@ -289,9 +289,9 @@ def test_incremental_builds_equal_a_full_rebuild(tmp_path: Path, demo_warehouse:
     write_cnemc(landing_dir(warehouse) / "2022-02-04" / "01.csv", [station_row("2022-02-04T01:00:00", code, pm2_5=30)])
     ecolake(warehouse, "materialize", "--pending")
     assert query(warehouse, "select count(*) from air.station_hourly where observed_at = ?", [hour])[0][0] <= 1
-    assert query(
-        warehouse, "select distinct region_code from air.station_hourly where station_code = ?", [moved]
-    ) == [("510700",)]
+    assert query(warehouse, "select distinct region_code from air.station_hourly where station_code = ?", [moved]) == [
+        ("510700",)
+    ]
     incremental = _tables(warehouse, INCREMENTAL + SERVED)
 
     # the same deliveries built from nothing

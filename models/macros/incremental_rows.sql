@@ -97,3 +97,29 @@
         select any_value({{ digest_column }}) from {{ this }} where refreshed_at = {{ refreshed_at() }}
     )
 {%- endmacro %}
+
+
+{# After a build: rows whose key is no longer in `relation` (its rows that match `where`, a mapping of
+   column to value), for a table with one row per key of those. Read when the hook runs: when the
+   counts agree nothing is missing, and there is no statement. #}
+{% macro delete_rows_without_source(relation, key_columns, where={}) -%}
+    {%- set conditions = [] -%}
+    {%- for column, value in where.items() -%}
+        {%- do conditions.append('s.' ~ column ~ " = '" ~ value ~ "'") -%}
+    {%- endfor -%}
+    {%- if execute -%}
+        {%- set check -%}
+            select
+                (select count(*) from {{ this }})
+                = (select count(*) from {{ relation }} as s {% if conditions %}where {{ conditions | join(' and ') }}{% endif %})
+        {%- endset -%}
+        {%- if not run_query(check).columns[0].values()[0] -%}
+            delete from {{ this }} as t
+            where not exists (
+                select 1 from {{ relation }} as s
+                where {% for key in key_columns %}s.{{ key }} = t.{{ key }}{{ ' and ' if not loop.last }}{% endfor %}
+                {%- for condition in conditions %} and {{ condition }}{% endfor %}
+            )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

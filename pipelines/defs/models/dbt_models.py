@@ -13,7 +13,6 @@ from pipelines.dbt_project import dbt_env, dbt_executable, prepare, run_target_p
 from pipelines.defs.partitions import LAKE_WRITER_POOL
 from pipelines.settings import get_settings
 
-
 # a run tagged so builds the incremental models from nothing (`ecolake materialize --full-refresh`)
 FULL_REFRESH_TAG = "ecolake/full_refresh"
 

@@ -1,8 +1,47 @@
 -- Sichuan stations, one row per station and day: GB 3095 daily values and the daily AQI (HJ 633 日报).
+--
+-- Incremental (see macros/incremental_rows.sql): a build takes the station-days whose daily values
+-- were computed since its last build, and every day of a station whose city or control flag changed
+-- in dim_station; after a build in which days left int_air__station_daily_values, the post-hook
+-- deletes them here too (`delete_rows_without_source`). The AQI of a day reads that day's values
+-- and the HJ 633 tables alone; an edited HJ 633 table has int_air__station_hourly_aqi score every
+-- hour again, so every day's values are computed again and reach this model. The table thus equals
+-- a full rebuild.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['station_code', 'observed_date'],
+    on_schema_change='append_new_columns',
+    post_hook=[
+        "{% if is_incremental() %}{{ delete_rows_without_source(ref('int_air__station_daily_values'), "
+        "['station_code', 'observed_date'], {'pollutant_code': 'o3'}) }}{% endif %}",
+    ],
+) }}
+{%- set state = incremental_state() %}
+{%- if state is not none %}
+    {%- set changed_stations_query -%}
+        select station_code, region_code, is_control_station from {{ ref('dim_station') }}
+        except
+        select distinct station_code, region_code, is_control_station from {{ this }}
+    {%- endset -%}
+    {%- set changed_stations = run_query(changed_stations_query).columns[0].values() -%}
+{%- endif %}
 with
 
 daily_values as (
-    select * from {{ ref('int_air__station_daily_values') }}
+    select * exclude (n_hours, standards_digest, refreshed_at)
+    from {{ ref('int_air__station_daily_values') }}
+    {%- if state is not none %}
+    semi join (
+        select distinct station_code, observed_date from {{ ref('int_air__station_daily_values') }}
+        where refreshed_at > {{ state.since }}
+        {%- if changed_stations %}
+        union
+        select distinct station_code, observed_date from {{ ref('int_air__station_daily_values') }}
+        where station_code in {{ sql_string_list(changed_stations) }}
+        {%- endif %}
+    ) using (station_code, observed_date)
+    {%- endif %}
 ),
 
 quality as (
@@ -30,6 +69,7 @@ select
     q.aqi_category_en,
     q.primary_pollutants,
     q.aqi_standard,
-    s.is_control_station
+    s.is_control_station,
+    {{ refreshed_at() }} as refreshed_at
 from quality as q
 join stations as s using (station_code)
