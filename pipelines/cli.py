@@ -25,6 +25,7 @@ Every command works on $ECOLAKE_WAREHOUSE (default: the repo's warehouse/).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import signal
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime
+from typing import NoReturn
 
 from pipelines.settings import REPO_ROOT, Settings, get_settings
 
@@ -626,7 +628,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=2021, help="the demo seed (the registry's MNs; default 2021)")
     p.set_defaults(func=cmd_hj212_simulate)
     args = parser.parse_args(argv)
-    return args.func(args)
+    code = args.func(args)
+    if argv is None:  # the command line, not a caller in this process
+        _exit_without_teardown(code)
+    return code
+
+
+def _exit_without_teardown(code: int) -> NoReturn:
+    """End the process without the interpreter's teardown of its objects. After `materialize` that
+    teardown (dagster, dbt, Great Expectations, polars: half a million objects) took 1.7 s of CPU,
+    measured with strace after the last atexit handler, a tenth of a day's incremental build. By
+    now every command has committed or closed what it wrote (the lake and Dagster's storage commit
+    each transaction); atexit handlers (logging's flush) run and the streams are flushed first."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
