@@ -1,5 +1,6 @@
 """The whole graph on a short demo span in a scratch warehouse: twice (same tables), then a
-redelivery that supersedes, then the station registry enriching core.dim_station."""
+redelivery that supersedes, the station registry enriching core.dim_station, and the incremental
+air models equal to a build from nothing after new days, redeliveries, re-runs and a moved station."""
 
 from __future__ import annotations
 
