@@ -201,6 +201,7 @@ INCREMENTAL = [
     "intermediate.int_air__station_hourly_aqi",
     "air.station_hourly",
     "intermediate.int_air__station_daily_values",
+    "air.station_daily",
 ]
 
 
