@@ -12,7 +12,7 @@
         delete from {{ this }} as t
         where not exists (
             select 1 from {{ ref('station_hourly') }} as h
-            where h.station_code = t.station_code and (h.observed_at - interval 1 hour)::date = t.observed_date
+            where h.station_code = t.station_code and {{ air_day('h.observed_at') }} = t.observed_date
         )
     {%- endif -%}
 {%- endmacro %}

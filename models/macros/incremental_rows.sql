@@ -9,8 +9,9 @@
     with the old digest (keys no longer produced) are deleted after the build (`delete_stale_digest`).
   - Rows of deliveries no longer published (a batch re-run replaced them) are deleted after the
     build (`delete_unpublished`); their keys are computed again from the deliveries still published.
-  - A table built before these columns existed is computed again in full once;
-    `on_schema_change='append_new_columns'` adds the columns.
+  - A table built before these columns existed is computed again in full once; the project's
+    `on_schema_change: append_new_columns` (dbt_project.yml, with `incremental_strategy:
+    delete+insert`) adds the columns.
 
   `incremental_state` reads the newest refreshed_at (and the digest) when the model runs and the
   model writes it into its SQL as a constant: DuckDB skips row groups on a constant filter, not on
@@ -122,4 +123,18 @@
             )
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+
+{# Air stations (of Sichuan: the air themes serve no other) whose city or control flag differs from
+   the rows this table holds, or that it does not hold yet: their rows are computed again. Read when
+   the model runs. #}
+{% macro air_stations_changed() -%}
+    {%- set query -%}
+        select station_code, region_code, is_control_station from {{ ref('dim_station') }}
+        where province_code = '510000'
+        except
+        select distinct station_code, region_code, is_control_station from {{ this }}
+    {%- endset -%}
+    {{- return(run_query(query).columns[0].values()) -}}
 {%- endmacro %}

@@ -15,10 +15,7 @@
         {%- set changed_query -%}
             with
             built as materialized (select distinct delivery_id from {{ this }}),
-            published as materialized (
-                select delivery_id from {{ source('catalog', 'ingest_batches') }}
-                where status = 'published' and dataset = '{{ dataset }}'
-            )
+            published as materialized ({{ published_deliveries(dataset) }})
             (select delivery_id from published except select delivery_id from built)
             union all
             (select delivery_id from built except select delivery_id from published)
@@ -44,7 +41,9 @@
 {%- endmacro %}
 
 
-{# The deliveries whose rows may be served: those of published batches (the one place that says so). #}
-{% macro published_deliveries() -%}
+{# The deliveries whose rows may be served: those of published batches (the one place that says so),
+   of every dataset or of one (<department>/<dataset>). #}
+{% macro published_deliveries(dataset=none) -%}
     select delivery_id from {{ source('catalog', 'ingest_batches') }} where status = 'published'
+    {%- if dataset is not none %} and dataset = '{{ dataset }}'{% endif %}
 {%- endmacro %}

@@ -15,9 +15,7 @@
 {%- endset %}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['station_code', 'observed_date'],
-    on_schema_change='append_new_columns',
     post_hook=[
         "{% if is_incremental() %}{{ delete_air_days_without_hours() }}{% endif %}",
         "{% if is_incremental() %}{{ delete_stale_digest('standards_digest') }}{% endif %}",
@@ -30,7 +28,7 @@
     {%- set vanished_query -%}
         with
         hours as (
-            select station_code, (observed_at - interval 1 hour)::date as observed_date, refreshed_at
+            select station_code, {{ air_day('observed_at') }} as observed_date, refreshed_at
             from {{ ref('station_hourly') }}
         ),
         touched as (select distinct station_code, observed_date from hours where refreshed_at > {{ state.since }}),
@@ -50,13 +48,13 @@ hourly as (
         select
             station_code,
             observed_at,
-            (observed_at - interval 1 hour)::date as observed_date,
+            {{ air_day('observed_at') }} as observed_date,
             pm2_5, pm10, so2, no2, co, o3
         from {{ ref('station_hourly') }}
     )
     {%- if state is not none %}
     semi join (
-        select distinct station_code, (observed_at - interval 1 hour)::date as observed_date
+        select distinct station_code, {{ air_day('observed_at') }} as observed_date
         from {{ ref('station_hourly') }}
         where refreshed_at > {{ state.since }}
     ) using (station_code, observed_date)

@@ -19,9 +19,7 @@
 {%- endset %}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['station_code', 'observed_at'],
-    on_schema_change='append_new_columns',
     post_hook=[
         "{% if is_incremental() %}{{ delete_unpublished() }}{% endif %}",
         "{% if is_incremental() %}{{ delete_stale_digest('standards_digest') }}{% endif %}",

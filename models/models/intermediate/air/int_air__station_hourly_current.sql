@@ -5,9 +5,7 @@
 -- longer published. The table thus equals a full rebuild.
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['station_code', 'observed_at'],
-    on_schema_change='append_new_columns',
     post_hook=["{% if is_incremental() %}{{ delete_unpublished() }}{% endif %}"],
 ) }}
 {{ latest_delivery(

@@ -9,23 +9,14 @@
 -- a full rebuild.
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['station_code', 'observed_date'],
-    on_schema_change='append_new_columns',
     post_hook=[
         "{% if is_incremental() %}{{ delete_rows_without_source(ref('int_air__station_daily_values'), "
         "['station_code', 'observed_date'], {'pollutant_code': 'o3'}) }}{% endif %}",
     ],
 ) }}
 {%- set state = incremental_state() %}
-{%- if state is not none %}
-    {%- set changed_stations_query -%}
-        select station_code, region_code, is_control_station from {{ ref('dim_station') }}
-        except
-        select distinct station_code, region_code, is_control_station from {{ this }}
-    {%- endset -%}
-    {%- set changed_stations = run_query(changed_stations_query).columns[0].values() -%}
-{%- endif %}
+{%- set changed_stations = air_stations_changed() if state is not none else [] %}
 with
 
 daily_values as (

@@ -6,9 +6,7 @@
 -- Sichuan. The table thus equals a full rebuild.
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['station_code', 'observed_at'],
-    on_schema_change='append_new_columns',
     post_hook=[
         "{% if is_incremental() %}{{ delete_unpublished() }}{% endif %}",
         "{% if is_incremental() %}delete from {{ this }} where station_code not in "
@@ -16,16 +14,7 @@
     ],
 ) }}
 {%- set state = incremental_state() %}
-{%- if state is not none %}
-    {#- stations whose served attributes differ from the rows built before, or new in Sichuan -#}
-    {%- set changed_stations_query -%}
-        select station_code, region_code, is_control_station from {{ ref('dim_station') }}
-        where province_code = '510000'
-        except
-        select distinct station_code, region_code, is_control_station from {{ this }}
-    {%- endset -%}
-    {%- set changed_stations = run_query(changed_stations_query).columns[0].values() -%}
-{%- endif %}
+{%- set changed_stations = air_stations_changed() if state is not none else [] %}
 with
 
 stations as (
