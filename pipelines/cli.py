@@ -98,6 +98,14 @@ def _pending(settings: Settings) -> tuple[tuple[str, str], list]:
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
+    from pipelines.quality import start_worker
+
+    settings = get_settings()
+    prepare_instance(settings)
+    (start, end), pending = _pending(settings)
+    if pending or not getattr(args, "pending", False):
+        start_worker()  # Great Expectations imports in its own process while the definitions load
+
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -106,9 +114,6 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     from pipelines.defs.models.dbt_models import FULL_REFRESH_TAG
     from pipelines.progress import progress_logger
 
-    settings = get_settings()
-    prepare_instance(settings)
-    (start, end), pending = _pending(settings)
     # every asset but lake maintenance (backup, compaction, snapshot expiry): that runs on its daily
     # schedule or with `ecolake maintain`; expiry removes time travel, so it is not part of a rerunnable build
     selection = dg.AssetSelection.all() - dg.AssetSelection.groups(MAINTENANCE_GROUP)

@@ -4,11 +4,13 @@ only the datasets with new deliveries and what depends on them."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import ecolake, landing_dir, query, station_row, write_cnemc
+from tests.helpers import REPO, ecolake, landing_dir, query, settings_for, station_row, write_cnemc
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +60,68 @@ def test_pending_runs_only_what_new_deliveries_touch(warehouse: Path) -> None:
     assert "statistics__gdp" not in proc.stderr and "development_reform__energy_consumption" not in proc.stderr
     assert query(warehouse, "select station_code, pm2_5 from air.station_hourly") == [("1431A", 35)]
     assert query(warehouse, "select count(*) from climate.co2_intensity where year = 2023")[0][0] > 0
+
+
+def _snapshots(warehouse: Path) -> int:
+    return query(warehouse, "select count(*) from ducklake_snapshots('lake')")[0][0]
+
+
+def _dbt(project: Path, warehouse: Path, target: Path, *args: str) -> subprocess.CompletedProcess:
+    """The project's dbt, on a copy of models/, against the warehouse's own profile."""
+    from pipelines.dbt_project import dbt_env, dbt_executable
+
+    return subprocess.run(
+        [str(dbt_executable()), *args, "--target-path", str(target)],
+        cwd=project,
+        env=dbt_env(settings_for(warehouse)),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_a_failed_rebuild_keeps_the_served_relation_and_a_rebuild_is_one_lake_commit(
+    warehouse: Path, tmp_path: Path
+) -> None:
+    """models/macros/materializations.sql: the old table or view is dropped and the new one created in
+    one lake transaction; a build that fails rolls back, and nothing of it stays behind."""
+    project = tmp_path / "models"
+    shutil.copytree(REPO / "models", project, ignore=shutil.ignore_patterns("target", "logs"))
+    table_sql = project / "models/core/dim_region.sql"
+    view_sql = project / "models/staging/statistics/stg_statistics__gdp.sql"
+    before = {
+        "core.dim_region": query(warehouse, "select * from core.dim_region order by all"),
+        "staging.stg_statistics__gdp": query(warehouse, "select * from staging.stg_statistics__gdp order by all"),
+    }
+    assert before["core.dim_region"] and before["staging.stg_statistics__gdp"]
+
+    # a table whose query fails while it runs, a view that does not bind
+    table_sql.write_text(f"select * from (\n{table_sql.read_text()}\n) where error('injected failure') is not null\n")
+    view_sql.write_text(f"select *, no_such_column from (\n{view_sql.read_text()}\n)\n")
+    snapshots = _snapshots(warehouse)
+    for model, message in [("dim_region", "injected failure"), ("stg_statistics__gdp", "no_such_column")]:
+        proc = _dbt(project, warehouse, tmp_path / "target", "run", "--select", model)
+        assert proc.returncode != 0 and message in proc.stdout, proc.stdout[-3000:]
+    for relation, rows in before.items():
+        assert query(warehouse, f"select * from {relation} order by all") == rows
+    leftovers = query(
+        warehouse,
+        "select table_name from duckdb_tables() where database_name = 'lake' and table_name like '%dbt%' "
+        "union all select view_name from duckdb_views() where database_name = 'lake' and view_name like '%dbt%'",
+    )
+    assert leftovers == []
+    assert _snapshots(warehouse) == snapshots
+
+    # the project as it is: each rebuild is one commit, and the comments are on the new relations
+    proc = _dbt(
+        REPO / "models", warehouse, tmp_path / "target2", "run", "--select", "dim_region", "stg_statistics__gdp"
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert _snapshots(warehouse) == snapshots + 2
+    for relation, rows in before.items():
+        assert query(warehouse, f"select * from {relation} order by all") == rows
+    comments = query(
+        warehouse,
+        "select count(*) filter (where comment is not null), count(*) from duckdb_columns() "
+        "where database_name = 'lake' and schema_name = 'core' and table_name = 'dim_region'",
+    )
+    assert comments[0][0] == comments[0][1] > 0

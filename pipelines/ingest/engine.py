@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from pipelines.contracts import Contract, bind_standards, geometry_checks, row_r
 from pipelines.ingest import batches, csv_format, geojson_format, xlsx_format
 from pipelines.ingest.csv_format import DELIVERY_IDX, LINE, ParsedDeliveries
 from pipelines.ingest.deliveries import CST, Delivery
+from pipelines.quality import validate_in_worker
 from pipelines.settings import Settings
 
 log = logging.getLogger("ecolake.ingest")
@@ -240,21 +241,20 @@ def _apply_rules(contract: Contract, rows: pl.DataFrame) -> tuple[pl.DataFrame, 
     return typed, per_row
 
 
-def _ge_validate(contract: Contract, typed: pl.DataFrame) -> tuple[bool, list[str]]:
-    """Run the contract's GE suite on the typed batch (before quarantine): each expectation may
-    fail on at most the tolerated share of rows."""
+def _ge_validate(contract: Contract, typed: pl.DataFrame) -> Future[tuple[bool, list[str]]]:
+    """Start the contract's GE suite on the typed batch (before quarantine) in the GE worker process:
+    each expectation may fail on at most the tolerated share of rows."""
     if typed.height == 0:
-        return True, []
-    from pipelines.quality import validate_frame
-
+        done: Future[tuple[bool, list[str]]] = Future()
+        done.set_result((True, []))
+        return done
     frame = typed.select([pl.col(f"{f.name}__typed").alias(f.name) for f in contract.fields])
-    return validate_frame(contract, frame)
+    return validate_in_worker(contract, frame)
 
 
 # --------------------------------------------------------------------------------------------
 
 
-_GE_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecolake-ge")
 CHUNK_BYTES = 64 * 1024 * 1024  # files are parsed, checked and committed in chunks of about this size
 
 
@@ -305,9 +305,9 @@ def _ingest_chunk(
             for f in contract.fields
         )
     typed, failures = _apply_rules(contract, parsed.rows)
-    # the GE suite runs beside the quarantine split and the lake write (pandas and DuckDB release
-    # the GIL for most of their work); its verdict is in the report before this returns
-    ge_run = _GE_POOL.submit(_ge_validate, contract, typed)
+    # the GE suite runs in its worker process beside the quarantine split and the lake write; its
+    # verdict is in the report before this returns
+    ge_run = _ge_validate(contract, typed)
 
     meta = pl.DataFrame(
         {
