@@ -9,7 +9,7 @@ it hands its arguments, environment, working directory and standard streams to t
 over a Unix socket, forwards interrupts to it and exits with its status. Without a waiting process
 (none was started, or it served its one command already) ``ecolake-dbt`` simply becomes ``dbt``.
 
-    python -u -m pipelines.dbt_prestart SOCKET    # the waiting process (started by ``start``)
+    python -u -P -m pipelines.dbt_prestart SOCKET PARENT_PID    # the waiting process (``start``)
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ import struct
 import subprocess
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 # the environment variable through which ``ecolake-dbt`` finds the waiting process's socket
 SOCKET_ENV = "ECOLAKE_DBT_PRESTARTED"
@@ -84,62 +86,73 @@ def start() -> Prestarted | None:
     folder = Path(tempfile.mkdtemp(prefix="ecolake-dbt-"))  # private (0700), and short for a socket path
     path = folder / "socket"
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "pipelines.dbt_prestart", str(path)],
+        # -P: nothing from the working directory on its path
+        [sys.executable, "-u", "-P", "-m", "pipelines.dbt_prestart", str(path), str(os.getpid())],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=None,
-        start_new_session=True,  # an interrupt of the run reaches dbt through the launcher, once
+        stderr=subprocess.DEVNULL,  # until it takes the caller's streams
+        start_new_session=True,  # the terminal's Ctrl-C reaches the launcher, which forwards it
     )
     return Prestarted(process, path)
 
 
-def _send(sock: socket.socket, payload: dict, fds: list[int] | None = None) -> None:
-    data = json.dumps(payload).encode()
-    message = _HEADER.pack(len(data)) + data
-    if fds:
-        socket.send_fds(sock, [message], fds)
-    else:
-        sock.sendall(message)
+class _Channel:
+    """Length-prefixed JSON messages over a stream socket; bytes past one message wait for the next."""
+
+    def __init__(self, sock: socket.socket, received: bytes = b"") -> None:
+        self.sock = sock
+        self._buffer = bytearray(received)
+
+    def send(self, payload: dict, fds: list[int] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        message = _HEADER.pack(len(data)) + data
+        if fds:
+            sent = socket.send_fds(self.sock, [message], fds)
+            message = message[sent:]
+        self.sock.sendall(message)
+
+    def receive(self) -> dict | None:
+        """The next message; None when the peer closed first."""
+        while len(self._buffer) < _HEADER.size or len(self._buffer) < _HEADER.size + self._size():
+            more = self.sock.recv(65536)
+            if not more:
+                return None
+            self._buffer += more
+        end = _HEADER.size + self._size()
+        message = json.loads(self._buffer[_HEADER.size : end])
+        del self._buffer[:end]
+        return message
+
+    def _size(self) -> int:
+        return _HEADER.unpack_from(self._buffer)[0]
 
 
-def _receive(sock: socket.socket, max_fds: int = 0) -> tuple[dict | None, list[int]]:
-    """One message (and the descriptors that came with it); None when the peer closed first."""
-    chunk, fds = b"", []
-    if max_fds:
-        chunk, fds, _, _ = socket.recv_fds(sock, 65536, max_fds)
-    buffer = bytearray(chunk)
-    while len(buffer) < _HEADER.size or len(buffer) < _HEADER.size + _HEADER.unpack_from(buffer)[0]:
-        more = sock.recv(65536)
-        if not more:
-            return None, fds
-        buffer += more
-    (size,) = _HEADER.unpack_from(buffer)
-    return json.loads(buffer[_HEADER.size : _HEADER.size + size]), fds
-
-
-def serve(path: Path) -> None:
-    """The waiting process: imports, then one command on the caller's streams; exits when the
-    process that started it has gone without sending one."""
-    import dbt.adapters.duckdb  # noqa: F401 - the adapter's imports (duckdb) as well
-    import dbt.cli.main
-
-    parent = os.getppid()
+def serve(path: Path, parent: int) -> None:
+    """The waiting process: listens first (a caller that comes early waits for the imports), imports,
+    then runs one command on the caller's streams; exits when ``parent`` has gone without sending one."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
     listener.listen(1)
+
+    import dbt.adapters.duckdb  # noqa: F401 - the adapter's imports (duckdb) as well
+    import dbt.cli.main
+
     listener.settimeout(1.0)
     while True:
+        if os.getppid() != parent:  # the run's process has gone (also while this one imported)
+            os._exit(0)
         try:
             conn, _ = listener.accept()
             break
         except TimeoutError:
-            if os.getppid() != parent:
-                os._exit(0)
+            continue
     listener.close()
     path.unlink(missing_ok=True)  # one command only: a second ``ecolake-dbt`` runs dbt itself
 
     conn.settimeout(None)
-    request, fds = _receive(conn, max_fds=3)
+    first, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+    channel = _Channel(conn, first)
+    request = channel.receive()
     if request is None or len(fds) != 3:
         os._exit(2)
     for fd, target in zip(fds, (0, 1, 2), strict=True):
@@ -148,20 +161,22 @@ def serve(path: Path) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    # recorded in the run's artifacts (run_results.json metadata.env): this dbt was prestarted
+    os.environ["DBT_ENV_CUSTOM_ENV_ECOLAKE_DBT_PRESTARTED"] = "true"
     sys.argv = request["argv"]
-    _send(conn, {"pid": os.getpid()})
+    channel.send({"pid": os.getpid()})
     try:
         dbt.cli.main.cli()
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException as exc:  # noqa: BLE001 - reported on the caller's stderr, as dbt itself would
-        print(f"dbt failed: {exc!r}", file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - reported on the caller's stderr, as dbt itself would
+        traceback.print_exc()
         code = 1
     logging.shutdown()  # dbt's log file flushed and closed
     sys.stdout.flush()
     sys.stderr.flush()
-    _send(conn, {"exit": code})
+    channel.send({"exit": code})
     # the streams are the caller's pipes: closed on exit, without the interpreter's teardown of dbt
     os._exit(code)
 
@@ -178,21 +193,42 @@ def launch() -> None:
             sock.close()
             sock = None
     if sock is None:
-        dbt = dbt_script()
-        os.execv(dbt, [str(dbt), *sys.argv[1:]])
+        _exec_dbt()
 
-    _send(sock, {"argv": ["dbt", *sys.argv[1:]], "env": dict(os.environ), "cwd": os.getcwd()}, [0, 1, 2])
-    hello, _ = _receive(sock)
-    if hello is None:
-        sys.exit("ecolake-dbt: the prestarted dbt process ended before it took the command")
-    pid = hello["pid"]
+    # an interrupt before the waiting process has said who it is is kept, and forwarded then
+    server: list[int] = []
+    early: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        if not server:
+            early.append(signum)
+            return
+        try:
+            os.kill(server[0], signum)
+        except ProcessLookupError:  # it has just ended; its status follows
+            pass
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda received, _frame: os.kill(pid, received))
-    status, _ = _receive(sock)
+        signal.signal(signum, forward)
+    channel = _Channel(sock)
+    channel.send({"argv": ["dbt", *sys.argv[1:]], "env": dict(os.environ), "cwd": os.getcwd()}, [0, 1, 2])
+    hello = channel.receive()
+    if hello is None:  # it ended before taking the command (its imports failed): dbt itself
+        print("ecolake-dbt: the prestarted dbt process ended early; running dbt", file=sys.stderr)
+        _exec_dbt()
+    server.append(hello["pid"])
+    for signum in early:
+        forward(signum, None)
+    status = channel.receive()
     if status is None:
         sys.exit("ecolake-dbt: the prestarted dbt process ended without an exit status")
     sys.exit(status["exit"])
 
 
+def _exec_dbt() -> NoReturn:
+    dbt = dbt_script()
+    os.execv(dbt, [str(dbt), *sys.argv[1:]])
+
+
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]))
+    serve(Path(sys.argv[1]), int(sys.argv[2]))

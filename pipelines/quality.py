@@ -9,56 +9,96 @@ in a thread of its own process (cProfile of ``ecolake materialize --pending``)."
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing
 import os
+import signal
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from multiprocessing.connection import Connection
 
 import polars as pl
 
 from pipelines.contracts import Contract, ge_suite
 
-_worker: ProcessPoolExecutor | None = None
+
+class GEWorkerError(RuntimeError):
+    """The worker process ended, or GE failed in it."""
+
+
+class _Worker:
+    """A spawned daemon process that imports GE, then validates the batches sent to it over a pipe.
+
+    A daemon, so that multiprocessing ends it when this process ends, in the CLI as in a Dagster step
+    process (a non-daemon worker kept a step process waiting for it forever). It ends by itself when
+    the pipe closes (this process killed), and it ignores Ctrl-C, which this process handles."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), name="ecolake-ge", daemon=True)
+        self.process.start()
+        child.close()
+        self._calls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecolake-ge")
+
+    def submit(self, contract: Contract, frame: pl.DataFrame) -> Future[tuple[bool, list[str]]]:
+        return self._calls.submit(self._call, contract, frame)
+
+    def _call(self, contract: Contract, frame: pl.DataFrame) -> tuple[bool, list[str]]:
+        try:
+            self._conn.send((contract, frame))
+            ok, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            self.process.join(timeout=1)
+            raise GEWorkerError(
+                f"{contract.table_name}: the Great Expectations worker process ended (exit code "
+                f"{self.process.exitcode}) before it returned the verdict"
+            ) from exc
+        if not ok:
+            raise GEWorkerError(f"{contract.table_name}: Great Expectations failed in its worker process:\n{value}")
+        return value
+
+
+def _serve(conn: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations  # noqa: F401
+    from tqdm import tqdm
+
+    # GE's progress bars (off) would take tqdm's default lock, a multiprocessing semaphore that
+    # outlives this process when it is ended; a thread lock is all they need here
+    tqdm.set_lock(threading.RLock())
+    while True:
+        try:
+            contract, frame = conn.recv()
+        except (EOFError, OSError):  # the parent has gone
+            os._exit(0)
+        try:
+            reply = (True, validate_frame(contract, frame))
+        except Exception:  # noqa: BLE001 - sent back whole, raised in the parent
+            reply = (False, traceback.format_exc())
+        conn.send(reply)
+
+
+_worker: _Worker | None = None
 _worker_lock = threading.Lock()
 
 
-def _import_ge() -> None:
-    """The worker's start: GE imported, and its exit without the interpreter's teardown of GE's
-    modules (0.6 s that the parent would wait for; the worker holds nothing to flush or close)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations  # noqa: F401
-
-    atexit.register(os._exit, 0)
-
-
-def start_worker() -> ProcessPoolExecutor:
-    """The GE worker process, started now if it is not running, so that its imports overlap whatever
-    this process does until the first batch is checked."""
+def start_worker() -> None:
+    """Start the GE worker process now if it is not running (a dead one is replaced), so that its
+    imports overlap whatever this process does until the first batch is checked."""
     global _worker
     with _worker_lock:
-        if _worker is None:
-            _worker = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_import_ge
-            )
-            _worker.submit(int)  # the executor starts its process on the first submission
-            # before multiprocessing's own exit handler, which would wait for the idle worker forever
-            atexit.register(_worker.shutdown)
-        return _worker
+        if _worker is None or not _worker.process.is_alive():
+            _worker = _Worker()
 
 
 def validate_in_worker(contract: Contract, frame: pl.DataFrame) -> Future[tuple[bool, list[str]]]:
-    """``validate_frame`` in the worker process; its future."""
-    global _worker
-    worker = start_worker()
-    try:
-        return worker.submit(validate_frame, contract, frame)
-    except BrokenProcessPool:  # the worker died (killed, out of memory): the check runs on a new one
-        with _worker_lock:
-            if _worker is worker:
-                _worker = None
-        return start_worker().submit(validate_frame, contract, frame)
+    """``validate_frame`` in the worker process; its future. If the worker dies during the check
+    (killed, out of memory), the future raises ``GEWorkerError``; the next check starts a new one."""
+    start_worker()
+    assert _worker is not None
+    return _worker.submit(contract, frame)
 
 
 def validate_frame(contract: Contract, frame: pl.DataFrame) -> tuple[bool, list[str]]:

@@ -5,7 +5,9 @@ dbt itself."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -82,3 +84,60 @@ def test_an_unused_prestarted_process_is_stopped(tmp_path: Path) -> None:
     prestarted.stop()
     assert prestarted.process.poll() is not None
     assert not prestarted.socket_path.parent.exists()
+
+
+def test_two_messages_that_arrive_together_are_read_one_after_the_other() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        sender, receiver = dbt_prestart._Channel(left), dbt_prestart._Channel(right)
+        sender.send({"pid": 1})
+        sender.send({"exit": 3})
+        time.sleep(0.1)  # both are in the socket before the first read
+        assert receiver.receive() == {"pid": 1}
+        assert receiver.receive() == {"exit": 3}
+        left.close()
+        assert receiver.receive() is None
+
+
+def test_the_command_runs_in_the_callers_working_directory(tmp_path: Path) -> None:
+    prestarted = dbt_prestart.start()
+    assert prestarted is not None
+    workdir = tmp_path / "callers_working_directory"
+    workdir.mkdir()
+    try:
+        env = {**os.environ, dbt_prestart.SOCKET_ENV: str(prestarted.socket_path)}
+        # no dbt_project.yml there: dbt names the file it looked for, and fails
+        proc = _launch("debug", cwd=workdir, env=env)
+        assert prestarted.process.wait(timeout=60) == proc.returncode != 0
+        assert str(workdir / "dbt_project.yml") in proc.stdout, proc.stdout
+    finally:
+        prestarted.stop()
+
+
+def test_the_waiting_process_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from pipelines import dbt_prestart; p = dbt_prestart.start(); "
+            "print(p.process.pid, flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    pid = int(starter.stdout.readline())
+    starter.kill()  # right away: the waiting process is still importing dbt
+    starter.wait()
+    deadline = time.monotonic() + 60
+    while _alive(pid):
+        assert time.monotonic() < deadline, "the prestarted dbt process outlived its starter"
+        time.sleep(0.2)
+
+
+def _alive(pid: int) -> bool:
+    """Running (an exited process left to init may show as a zombie for a moment)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"

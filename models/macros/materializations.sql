@@ -13,6 +13,10 @@
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set grant_config = config.get('grants') -%}
 
+  {%- set partitioned_by = duckdb__get_partitioned_by(target_relation, false) -%}
+  {%- set sorted_by = duckdb__get_sorted_by(target_relation, false) -%}
+
+  {{ drop_swap_leftovers(target_relation) }}
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
   {% do adapter.ensure_transaction() %}
@@ -20,7 +24,7 @@
     {% do adapter.drop_relation(existing_relation) %}
   {% endif %}
   {% call statement('main', language=model['language']) -%}
-    {{- create_table_as(False, target_relation, compiled_code, model['language']) }}
+    {{- create_table_as(False, target_relation, compiled_code, model['language'], partitioned_by=partitioned_by, sorted_by=sorted_by) }}
   {%- endcall %}
   {% do create_indexes(target_relation) %}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
@@ -37,6 +41,7 @@
   {%- set target_relation = this.incorporate(type='view') -%}
   {%- set grant_config = config.get('grants') -%}
 
+  {{ drop_swap_leftovers(target_relation) }}
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
   {% do adapter.ensure_transaction() %}
@@ -54,3 +59,11 @@
 
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+{# The temporary and backup relations of dbt's own rename swap, left by a build that was killed
+   mid-swap before these materializations (found in dbt's relation cache; no query when none). #}
+{% macro drop_swap_leftovers(target_relation) %}
+  {% for leftover in [make_intermediate_relation(target_relation), make_backup_relation(target_relation, target_relation.type)] %}
+    {{ drop_relation_if_exists(load_cached_relation(leftover)) }}
+  {% endfor %}
+{% endmacro %}

@@ -53,6 +53,7 @@ class EcolakeDbtCliResource(DbtCliResource):
         if self._prestarted is not None:
             self._prestarted.stop()
             self._prestarted = None
+        super().teardown_after_execution(context)
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         if self._prestarted is None:
