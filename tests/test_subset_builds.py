@@ -4,13 +4,17 @@ only the datasets with new deliveries and what depends on them."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, ecolake, landing_dir, query, settings_for, station_row, write_cnemc
+from pipelines.ingest.deliveries import CST
+from tests.helpers import REPO, ecolake, env_for, landing_dir, query, settings_for, station_row, write_cnemc
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +129,37 @@ def test_a_failed_rebuild_keeps_the_served_relation_and_a_rebuild_is_one_lake_co
         "where database_name = 'lake' and schema_name = 'core' and table_name = 'dim_region'",
     )
     assert comments[0][0] == comments[0][1] > 0
+
+
+def test_a_run_launched_the_way_the_daemon_launches_it_ends_and_runs_on_the_prestarted_dbt(warehouse: Path) -> None:
+    """The runs the landing sensors and the UI launch go through Dagster's multiprocess executor, each
+    step in a process of its own: the GE worker must not keep a step process from ending, and the
+    dbt step's dbt runs on the process its resource prestarted (pipelines/dbt_prestart.py)."""
+    write_cnemc(
+        landing_dir(warehouse) / "china_sites_20240102.csv",
+        [station_row("2024-01-02T10:00:00", "1431A", pm2_5=41, pm10=52)],
+    )
+    selection = [  # the delivery's dataset and the chain to the served table, as a sensor asks
+        "env_monitoring/air_station_hourly",
+        "staging/stg_env_monitoring__air_station_hourly",
+        "intermediate/int_air__station_hourly_current",
+        "intermediate/int_air__station_hourly_aqi",
+        "core/dim_station",  # the station is new to this warehouse
+        "air/station_hourly",
+    ]
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m", "pipelines.definitions"]
+        + ["--select", ",".join(selection), "--partition", datetime.now(CST).strftime("%Y-%m-%d")],
+        cwd=REPO,
+        env=env_for(warehouse) | {"DAGSTER_HOME": str(warehouse / "dagster")},
+        capture_output=True,
+        text=True,
+        timeout=600,  # a step process that never ends fails here
+    )
+    assert proc.returncode == 0 and "RUN_SUCCESS" in proc.stdout + proc.stderr, proc.stderr[-4000:]
+    assert query(
+        warehouse, "select pm2_5 from air.station_hourly where observed_at = timestamp '2024-01-02 10:00:00'"
+    ) == [(41,)]
+    runs = sorted((warehouse / "dbt" / "target" / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
+    metadata = json.loads((runs[-1] / "run_results.json").read_text())["metadata"]
+    assert metadata["env"].get("ECOLAKE_DBT_PRESTARTED") == "true"
