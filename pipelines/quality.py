@@ -26,6 +26,10 @@ class GEWorkerError(RuntimeError):
     """The worker process ended, or GE failed in it."""
 
 
+class _NotDelivered(Exception):
+    """The worker had died before a batch reached it."""
+
+
 class _Worker:
     """A spawned daemon process that imports GE, then validates the batches sent to it over a pipe.
 
@@ -39,14 +43,13 @@ class _Worker:
         self.process = context.Process(target=_serve, args=(child,), name="ecolake-ge", daemon=True)
         self.process.start()
         child.close()
-        self._calls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecolake-ge")
 
-    def submit(self, contract: Contract, frame: pl.DataFrame) -> Future[tuple[bool, list[str]]]:
-        return self._calls.submit(self._call, contract, frame)
-
-    def _call(self, contract: Contract, frame: pl.DataFrame) -> tuple[bool, list[str]]:
+    def call(self, contract: Contract, frame: pl.DataFrame) -> tuple[bool, list[str]]:
         try:
             self._conn.send((contract, frame))
+        except OSError as exc:
+            raise _NotDelivered from exc
+        try:
             ok, value = self._conn.recv()
         except (EOFError, OSError) as exc:
             self.process.join(timeout=1)
@@ -82,23 +85,38 @@ def _serve(conn: Connection) -> None:
 
 _worker: _Worker | None = None
 _worker_lock = threading.Lock()
+# the checks wait for their verdicts on this thread, one at a time, while the ingest goes on
+_calls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecolake-ge")
+
+
+def _running_worker(dead: _Worker | None = None) -> _Worker:
+    """The worker, started if there is none, or if it (or ``dead``, known to have died) has ended."""
+    global _worker
+    with _worker_lock:
+        if _worker is None or _worker is dead or not _worker.process.is_alive():
+            _worker = _Worker()
+        return _worker
 
 
 def start_worker() -> None:
-    """Start the GE worker process now if it is not running (a dead one is replaced), so that its
-    imports overlap whatever this process does until the first batch is checked."""
-    global _worker
-    with _worker_lock:
-        if _worker is None or not _worker.process.is_alive():
-            _worker = _Worker()
+    """Start the GE worker process now if it is not running, so that its imports overlap whatever
+    this process does until the first batch is checked."""
+    _running_worker()
+
+
+def _check(contract: Contract, frame: pl.DataFrame) -> tuple[bool, list[str]]:
+    worker = _running_worker()
+    try:
+        return worker.call(contract, frame)
+    except _NotDelivered:  # it had died before the batch reached it (killed between two batches)
+        return _running_worker(dead=worker).call(contract, frame)
 
 
 def validate_in_worker(contract: Contract, frame: pl.DataFrame) -> Future[tuple[bool, list[str]]]:
-    """``validate_frame`` in the worker process; its future. If the worker dies during the check
-    (killed, out of memory), the future raises ``GEWorkerError``; the next check starts a new one."""
+    """``validate_frame`` in the worker process; its future. A worker that died before the batch
+    reached it is replaced; one that dies during the check makes the future raise ``GEWorkerError``."""
     start_worker()
-    assert _worker is not None
-    return _worker.submit(contract, frame)
+    return _calls.submit(_check, contract, frame)
 
 
 def validate_frame(contract: Contract, frame: pl.DataFrame) -> tuple[bool, list[str]]:
