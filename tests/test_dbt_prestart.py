@@ -105,6 +105,7 @@ def test_the_command_runs_in_the_callers_working_directory(tmp_path: Path) -> No
     workdir = tmp_path / "callers_working_directory"
     workdir.mkdir()
     try:
+        _wait_for_socket(prestarted)  # otherwise, on a loaded machine, ecolake-dbt runs dbt itself
         env = {**os.environ, dbt_prestart.SOCKET_ENV: str(prestarted.socket_path)}
         # no dbt_project.yml there: dbt names the file it looked for, and fails
         proc = _launch("debug", cwd=workdir, env=env)
