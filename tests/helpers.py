@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -191,3 +192,19 @@ def crc_reference(data: bytes, modbus: bool = False) -> int:
             if lsb:
                 reg ^= 0xA001
     return reg
+
+
+def process_running(pid: int) -> bool:
+    """Running: not gone and not a zombie (a killed or exited process may be one for a moment)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def wait_until_ended(pid: int, seconds: float, what: str = "the process") -> None:
+    deadline = time.monotonic() + seconds
+    while process_running(pid):
+        assert time.monotonic() < deadline, f"{what} ({pid}) is still running after {seconds} s"
+        time.sleep(0.2)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import dbt_prestart
+from tests.helpers import wait_until_ended
 
 pytestmark = pytest.mark.skipif(
     not dbt_prestart.launcher_script().exists(), reason="ecolake-dbt is installed by `pip install -e .`"
@@ -129,16 +130,4 @@ def test_the_waiting_process_ends_when_the_process_that_started_it_is_killed(tmp
     pid = int(starter.stdout.readline())
     starter.kill()  # right away: the waiting process is still importing dbt
     starter.wait()
-    deadline = time.monotonic() + 60
-    while _alive(pid):
-        assert time.monotonic() < deadline, "the prestarted dbt process outlived its starter"
-        time.sleep(0.2)
-
-
-def _alive(pid: int) -> bool:
-    """Running (an exited process left to init may show as a zombie for a moment)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
+    wait_until_ended(pid, 60, "the prestarted dbt process, whose starter was killed")

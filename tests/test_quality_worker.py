@@ -9,14 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 
 from pipelines import quality
 from pipelines.contracts import load_contracts
-from tests.helpers import REPO
+from tests.helpers import REPO, wait_until_ended
 
 
 def _contract_and_frame():
@@ -24,21 +23,6 @@ def _contract_and_frame():
     # one row with every field missing: the required fields' expectations fail
     frame = pl.DataFrame({f.name: [None] for f in contract.fields}, schema={f.name: pl.String for f in contract.fields})
     return contract, frame
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
-def _wait_gone(pid: int, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while _alive(pid):
-        assert time.monotonic() < deadline, f"process {pid} is still running"
-        time.sleep(0.2)
 
 
 def test_the_worker_gives_the_in_process_verdict_and_a_dead_worker_is_replaced() -> None:
@@ -74,7 +58,7 @@ def test_a_process_that_used_the_worker_ends_when_its_work_is_done(tmp_path: Pat
     assert child.exitcode == 0
     verdict, worker_pid = result.read_text().split()
     assert verdict == "False"
-    _wait_gone(int(worker_pid), 30)
+    wait_until_ended(int(worker_pid), 30)
 
 
 def test_the_worker_ends_when_the_process_that_started_it_is_killed() -> None:
@@ -96,4 +80,4 @@ def test_the_worker_ends_when_the_process_that_started_it_is_killed() -> None:
     pid = int(starter.stdout.readline())
     starter.kill()
     starter.wait()
-    _wait_gone(pid, 60)
+    wait_until_ended(pid, 60)

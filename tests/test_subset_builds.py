@@ -83,6 +83,11 @@ def _dbt(project: Path, warehouse: Path, target: Path, *args: str) -> subprocess
     )
 
 
+def _assert_rows(warehouse: Path, expected: dict[str, list[tuple]]) -> None:
+    for relation, rows in expected.items():
+        assert query(warehouse, f"select * from {relation} order by all") == rows, relation
+
+
 def test_a_failed_rebuild_keeps_the_served_relation_and_a_rebuild_is_one_lake_commit(
     warehouse: Path, tmp_path: Path
 ) -> None:
@@ -105,8 +110,7 @@ def test_a_failed_rebuild_keeps_the_served_relation_and_a_rebuild_is_one_lake_co
     for model, message in [("dim_region", "injected failure"), ("stg_statistics__gdp", "no_such_column")]:
         proc = _dbt(project, warehouse, tmp_path / "target", "run", "--select", model)
         assert proc.returncode != 0 and message in proc.stdout, proc.stdout[-3000:]
-    for relation, rows in before.items():
-        assert query(warehouse, f"select * from {relation} order by all") == rows
+    _assert_rows(warehouse, before)
     leftovers = query(
         warehouse,
         "select table_name from duckdb_tables() where database_name = 'lake' and table_name like '%dbt%' "
@@ -121,8 +125,7 @@ def test_a_failed_rebuild_keeps_the_served_relation_and_a_rebuild_is_one_lake_co
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert _snapshots(warehouse) == snapshots + 2
-    for relation, rows in before.items():
-        assert query(warehouse, f"select * from {relation} order by all") == rows
+    _assert_rows(warehouse, before)
     comments = query(
         warehouse,
         "select count(*) filter (where comment is not null), count(*) from duckdb_columns() "

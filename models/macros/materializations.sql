@@ -9,38 +9,26 @@
    A failed build rolls back with the old relation untouched. #}
 
 {% materialization table, adapter='duckdb' %}
-  {%- set existing_relation = load_cached_relation(this) -%}
   {%- set target_relation = this.incorporate(type='table') -%}
-  {%- set grant_config = config.get('grants') -%}
-
   {%- set partitioned_by = duckdb__get_partitioned_by(target_relation, false) -%}
   {%- set sorted_by = duckdb__get_sorted_by(target_relation, false) -%}
-
-  {{ drop_swap_leftovers(target_relation) }}
-  {{ run_hooks(pre_hooks, inside_transaction=False) }}
-  {{ run_hooks(pre_hooks, inside_transaction=True) }}
-  {% do adapter.ensure_transaction() %}
-  {% if existing_relation is not none %}
-    {% do adapter.drop_relation(existing_relation) %}
-  {% endif %}
-  {% call statement('main', language=model['language']) -%}
-    {{- create_table_as(False, target_relation, compiled_code, model['language'], partitioned_by=partitioned_by, sorted_by=sorted_by) }}
-  {%- endcall %}
-  {% do create_indexes(target_relation) %}
-  {{ run_hooks(post_hooks, inside_transaction=True) }}
-  {% do apply_grants(target_relation, grant_config, should_revoke=should_revoke(existing_relation, full_refresh_mode=True)) %}
-  {% do persist_docs(target_relation, model) %}
-  {{ adapter.commit() }}
-  {{ run_hooks(post_hooks, inside_transaction=False) }}
-
+  {% do rebuild_in_one_transaction(
+      target_relation,
+      create_table_as(False, target_relation, compiled_code, model['language'], partitioned_by=partitioned_by, sorted_by=sorted_by)
+  ) %}
   {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
 
 {% materialization view, adapter='duckdb' %}
-  {%- set existing_relation = load_cached_relation(this) -%}
   {%- set target_relation = this.incorporate(type='view') -%}
-  {%- set grant_config = config.get('grants') -%}
+  {% do rebuild_in_one_transaction(target_relation, get_create_view_as_sql(target_relation, sql)) %}
+  {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
 
+{# Both materializations: hooks, the old relation dropped and the new one created, indexes, grants
+   and comments, all in the model's transaction, then one commit. #}
+{% macro rebuild_in_one_transaction(target_relation, create_sql) %}
+  {%- set existing_relation = load_cached_relation(this) -%}
   {{ drop_swap_leftovers(target_relation) }}
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
@@ -49,16 +37,15 @@
     {% do adapter.drop_relation(existing_relation) %}
   {% endif %}
   {% call statement('main') -%}
-    {{ get_create_view_as_sql(target_relation, sql) }}
+    {{ create_sql }}
   {%- endcall %}
-  {% do apply_grants(target_relation, grant_config, should_revoke=should_revoke(existing_relation, full_refresh_mode=True)) %}
-  {% do persist_docs(target_relation, model) %}
+  {% do create_indexes(target_relation) %}
   {{ run_hooks(post_hooks, inside_transaction=True) }}
+  {% do apply_grants(target_relation, config.get('grants'), should_revoke=should_revoke(existing_relation, full_refresh_mode=True)) %}
+  {% do persist_docs(target_relation, model) %}
   {{ adapter.commit() }}
   {{ run_hooks(post_hooks, inside_transaction=False) }}
-
-  {{ return({'relations': [target_relation]}) }}
-{% endmaterialization %}
+{% endmacro %}
 
 {# The temporary and backup relations of dbt's own rename swap, left by a build that was killed
    mid-swap before these materializations (found in dbt's relation cache; no query when none). #}
