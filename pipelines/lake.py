@@ -66,6 +66,14 @@ def engine_config(settings: Settings) -> dict[str, str | bool]:
     }
 
 
+def quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``con`` without DuckDB's progress bar. The bar is drawn on this process's stdout once a query
+    runs past 2 s, into whatever reads that stdout (a child's printed result, the gateway's log). It
+    is a connection's setting, which the instance config refuses: every connection handed out gets it."""
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
 def attach_uri(settings: Settings) -> str:
     return f"ducklake:sqlite:{settings.catalog_path}"
 
@@ -125,13 +133,13 @@ def _shared_cursor(settings: Settings, *, read_only: bool) -> duckdb.DuckDBPyCon
             while len(_SHARED) > _MAX_SHARED:
                 _SHARED.popitem(last=False)
         _SHARED.move_to_end(key)
-        con = base.cursor()
+        con = quiet(base.cursor())
     con.execute(f"use {LAKE_ALIAS}")
     return con
 
 
 def _open(settings: Settings, *, read_only: bool, extra_extensions: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config=engine_config(settings))
+    con = quiet(duckdb.connect(config=engine_config(settings)))
     for name in (*LAKE_EXTENSIONS, *extra_extensions):
         con.execute(f"load '{extension_path(name)}'")
     opts = [f"data_path '{attach_options(settings)['data_path']}'", "override_data_path true"]
@@ -155,7 +163,7 @@ def _open(settings: Settings, *, read_only: bool, extra_extensions: tuple[str, .
 def scratch(settings: Settings | None = None, *, extensions: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB without the lake, for work on data in hand (the contract's geometry checks),
     with the same engine settings and extensions loaded by path."""
-    con = duckdb.connect(config=engine_config(settings or get_settings()))
+    con = quiet(duckdb.connect(config=engine_config(settings or get_settings())))
     for name in extensions:
         con.execute(f"load '{extension_path(name)}'")
     return con

@@ -83,7 +83,7 @@ class ServedLake:
 
     def _build(self) -> ServedCopy:
         started = time.monotonic()
-        con = self._base.cursor()
+        con = lake.quiet(self._base.cursor())
         try:
             con.execute("begin transaction")  # one lake snapshot for every relation and the id
             snapshot = self._snapshot_of(con)
@@ -141,7 +141,7 @@ class ServedLake:
         """A new session's connection, reading the current copy."""
         if self.current is None:
             self.refresh()
-        con = self._base.cursor()
+        con = lake.quiet(self._base.cursor())
         served = self.current
         assert served is not None
         con.execute(f'use "{served.database}"')

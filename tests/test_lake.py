@@ -19,6 +19,33 @@ def test_extensions_load_from_the_wheels_and_nothing_is_downloaded(tmp_path: Pat
     assert not list((tmp_path / "duckdb_extensions").rglob("*.duckdb_extension"))
 
 
+def test_no_connection_draws_a_progress_bar(tmp_path: Path) -> None:
+    # DuckDB draws its bar on stdout once a query passes 2 s when it takes the process for an
+    # interactive one, as it does `python -c` (no __main__.__file__): the bar then lands in whatever
+    # reads that stdout, like the child's printed result that the next test parses
+    checks = textwrap.dedent("""
+        from pipelines import lake
+        from serving.served import ServedLake
+        connections = {
+            "shared cursor": lake.connect(),  # creates the lake
+            "read-only shared cursor": lake.connect(read_only=True),
+            "own instance": lake.connect(shared=False),
+            "scratch": lake.scratch(),
+            "gateway session": ServedLake(lake.get_settings()).connect()[0],
+        }
+        for name, con in connections.items():
+            print(name, con.execute("select current_setting('enable_progress_bar')").fetchone()[0])
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", checks], cwd=REPO, env=env_for(tmp_path), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    settings = dict(line.rsplit(" ", 1) for line in done.stdout.splitlines())
+    assert settings == dict.fromkeys(
+        ["shared cursor", "read-only shared cursor", "own instance", "scratch", "gateway session"], "False"
+    )
+
+
 def test_another_process_reads_while_a_writer_commits(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     lake.write_with_retry(

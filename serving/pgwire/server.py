@@ -692,7 +692,7 @@ def _geometry_as_wkt(con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Tabl
     spatial = [i for i, f in enumerate(table.schema) if _is_wkb(f)]
     if not spatial:
         return table
-    cur = con.cursor()
+    cur = lake.quiet(con.cursor())
     try:
         for i in spatial:
             f = table.schema.field(i)
