@@ -7,7 +7,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,11 +14,8 @@ import yaml
 from dagster_dbt import DbtProject
 
 from pipelines import lake
+from pipelines.dbt_prestart import dbt_executable
 from pipelines.settings import Settings
-
-
-def dbt_executable() -> Path:
-    return Path(sys.executable).with_name("dbt")
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:

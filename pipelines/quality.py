@@ -64,8 +64,7 @@ class _Worker:
 
 def _serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations  # noqa: F401
+    _import_ge()
     from tqdm import tqdm
 
     # GE's progress bars (off) would take tqdm's default lock, a multiprocessing semaphore that
@@ -119,9 +118,15 @@ def validate_in_worker(contract: Contract, frame: pl.DataFrame) -> Future[tuple[
     return _calls.submit(_check, contract, frame)
 
 
+def _import_ge():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before the import, which reads it
+    import great_expectations
+
+    return great_expectations
+
+
 def validate_frame(contract: Contract, frame: pl.DataFrame) -> tuple[bool, list[str]]:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = _import_ge()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")

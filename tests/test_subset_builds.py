@@ -154,7 +154,7 @@ def test_a_run_launched_the_way_the_daemon_launches_it_ends_and_runs_on_the_pres
         [str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m", "pipelines.definitions"]
         + ["--select", ",".join(selection), "--partition", datetime.now(CST).strftime("%Y-%m-%d")],
         cwd=REPO,
-        env=env_for(warehouse) | {"DAGSTER_HOME": str(warehouse / "dagster")},
+        env=env_for(warehouse) | {"DAGSTER_HOME": str(settings_for(warehouse).dagster_home)},
         capture_output=True,
         text=True,
         timeout=600,  # a step process that never ends fails here
